@@ -1,0 +1,1 @@
+"""Borgerservice-assistenten: gateway, NLU components, database models and CLI."""
