@@ -52,6 +52,13 @@ class Settings:
     max_message_chars: int = field(default_factory=lambda: _env_int("BORGER_MAX_MESSAGE_CHARS", 2000))
     rasa_timeout_seconds: int = field(default_factory=lambda: _env_int("BORGER_RASA_TIMEOUT", 30))
     secret_key: str = field(default_factory=lambda: _env("BORGER_SECRET_KEY", ""))
+    # Protects Rasa's HTTP API; `make run` makes a random one per start when unset.
+    rasa_token: str = field(default_factory=lambda: _env("BORGER_RASA_TOKEN", ""))
+    cache_dir: Path = field(
+        default_factory=lambda: Path(
+            _env("BORGER_CACHE_DIR", str(Path.home() / ".cache" / "borgerservice"))
+        )
+    )
 
     @property
     def database_url(self) -> str:
@@ -60,6 +67,10 @@ class Settings:
     @property
     def tracker_database_url(self) -> str:
         return self.tracker_database_url_raw or f"sqlite:///{self.var_dir / 'tracker.db'}"
+
+    @property
+    def model_path(self) -> Path:
+        return Path(_env("BORGER_MODEL", str(PROJECT_ROOT / "models" / "borgerservice.tar.gz")))
 
     @property
     def rasa_url(self) -> str:

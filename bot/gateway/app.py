@@ -1,0 +1,125 @@
+"""FastAPI application: the chat API, pages and health checks (DESIGN.md, "Chat API")."""
+
+from __future__ import annotations
+
+import json
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text as sql_text
+from starlette.concurrency import run_in_threadpool
+
+from bot.config import Settings, get_settings
+from bot.db import session_scope
+from bot.gateway.chat import SESSION_ID_PATTERN, ChatService
+from bot.gateway.rasa_client import RasaClient
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+class BadChatRequest(Exception):
+    def __init__(self, message: str, status_code: int = 422) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+
+def parse_chat_request(raw: bytes, max_chars: int) -> tuple[str, str]:
+    """Validate the body by hand so every rejection gets a clear Danish reason."""
+    try:
+        body = json.loads(raw or b"")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadChatRequest("Forespørgslen er ikke gyldig JSON.", 400) from exc
+    if not isinstance(body, dict):
+        raise BadChatRequest("Forespørgslen skal være et JSON-objekt med session_id og text.", 400)
+    session_id = body.get("session_id")
+    if not isinstance(session_id, str) or not session_id:
+        raise BadChatRequest("session_id mangler.")
+    if not SESSION_ID_PATTERN.match(session_id):
+        raise BadChatRequest(
+            "session_id må kun indeholde bogstaver, tal, - og _ og højst være 64 tegn."
+        )
+    text = body.get("text")
+    if not isinstance(text, str):
+        raise BadChatRequest("text mangler: skriv en besked.")
+    if not text.strip():
+        raise BadChatRequest("Beskeden er tom. Skriv dit spørgsmål, og prøv igen.")
+    if len(text) > max_chars:
+        raise BadChatRequest(
+            f"Beskeden er for lang ({len(text)} tegn). Skriv højst {max_chars} tegn ad gangen.",
+            413,
+        )
+    return session_id, text
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        rasa = RasaClient(
+            settings.rasa_url,
+            settings.actions_url,
+            settings.rasa_timeout_seconds,
+            settings.rasa_token,
+        )
+        app.state.rasa = rasa
+        app.state.chat = ChatService(settings, rasa)
+        yield
+        await rasa.close()
+
+    app = FastAPI(title="Borgerservice-assistenten", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+
+    @app.exception_handler(BadChatRequest)
+    async def _bad_request(request: Request, exc: BadChatRequest) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": "Forespørgslen er ikke gyldig."}, status_code=422)
+
+    @app.post("/api/chat")
+    async def chat(request: Request) -> JSONResponse:
+        session_id, text = parse_chat_request(await request.body(), settings.max_message_chars)
+        reply = await request.app.state.chat.handle(session_id, text)
+        return JSONResponse(reply.to_json(), status_code=reply.status_code)
+
+    @app.get("/healthz")
+    async def healthz(request: Request) -> JSONResponse:
+        rasa: RasaClient = request.app.state.rasa
+        checks: dict[str, Any] = {
+            "gateway": True,
+            "database": await run_in_threadpool(_database_ok, settings),
+            "rasa": await rasa.rasa_ready(),
+            "actions": await rasa.actions_ready(),
+        }
+        healthy = all(checks.values())
+        return JSONResponse(
+            {"status": "ok" if healthy else "unavailable", "checks": checks},
+            status_code=200 if healthy else 503,
+        )
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def _database_ok(settings: Settings) -> bool:
+    try:
+        with session_scope(settings.database_url) as session:
+            session.execute(sql_text("SELECT 1"))
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not healthy", reported as such
+        log.exception("database health check failed")
+        return False

@@ -1,0 +1,70 @@
+"""Talking to the Rasa server (REST channel + HTTP API) and the action server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+
+class AssistantUnavailable(Exception):
+    """Rasa did not answer (down, restarting, or too slow)."""
+
+
+@dataclass
+class TurnResult:
+    messages: list[dict[str, Any]]
+    intent: str | None = None
+    active_loop: str | None = None
+    slots: dict[str, Any] = field(default_factory=dict)
+
+
+class RasaClient:
+    def __init__(self, rasa_url: str, actions_url: str, timeout: float, token: str = "") -> None:
+        self.rasa_url = rasa_url.rstrip("/")
+        self.actions_url = actions_url.rstrip("/")
+        self._auth = {"token": token} if token else {}
+        self._client = httpx.AsyncClient(timeout=timeout)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def send(self, session_id: str, text: str, metadata: dict[str, Any]) -> TurnResult:
+        try:
+            response = await self._client.post(
+                f"{self.rasa_url}/webhooks/rest/webhook",
+                json={"sender": session_id, "message": text, "metadata": metadata},
+            )
+            response.raise_for_status()
+            messages = response.json() or []
+            state = await self._client.get(
+                f"{self.rasa_url}/conversations/{session_id}/tracker",
+                params={"include_events": "NONE", **self._auth},
+            )
+            state.raise_for_status()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise AssistantUnavailable(str(exc)) from exc
+        tracker = state.json()
+        return TurnResult(
+            messages=messages,
+            intent=((tracker.get("latest_message") or {}).get("intent") or {}).get("name"),
+            active_loop=(tracker.get("active_loop") or {}).get("name"),
+            slots=tracker.get("slots") or {},
+        )
+
+    async def rasa_ready(self) -> bool:
+        try:
+            response = await self._client.get(
+                f"{self.rasa_url}/status", params=self._auth, timeout=3
+            )
+            return response.status_code == 200 and bool(response.json().get("model_file"))
+        except (httpx.HTTPError, ValueError):
+            return False
+
+    async def actions_ready(self) -> bool:
+        try:
+            response = await self._client.get(f"{self.actions_url}/health", timeout=3)
+            return response.status_code == 200
+        except httpx.HTTPError:
+            return False

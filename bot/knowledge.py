@@ -1,0 +1,181 @@
+"""The knowledge base: one Markdown file per answer under knowledge/<topic>/<id>.md.
+
+The NLU model decides the topic (a small, robust classification); this module then picks the
+specific article inside that topic by comparing the message with each article's title and
+example questions. Character n-grams make the match tolerant of typos, inflections and
+missing æøå, without any downloaded model.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics.pairwise import linear_kernel
+
+from bot.config import get_settings
+
+KNOWLEDGE_TOPICS = (
+    "mitid",
+    "nemid",
+    "digital_post",
+    "flytning",
+    "koerekort",
+    "skole",
+    "dagtilbud",
+    "opening_hours",
+    "it_help",
+    "courses",
+)
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n(.*)\Z", re.DOTALL)
+_ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class ArticleError(ValueError):
+    """A knowledge file that does not follow the format; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    topic: str
+    title: str
+    source: str
+    reviewed: date
+    body: str
+    questions: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()
+    path: Path = field(default=Path(), compare=False)
+
+    @property
+    def word_count(self) -> int:
+        return len(self.body.split())
+
+
+def fold(text: str) -> str:
+    """Lower-case and spell æøå the way people type them without a Danish keyboard."""
+    text = unicodedata.normalize("NFC", text.lower())
+    text = text.replace("æ", "ae").replace("ø", "oe").replace("å", "aa").replace("é", "e")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def parse_article(path: Path) -> Article:
+    raw = path.read_text(encoding="utf-8")
+    match = _FRONT_MATTER.match(raw)
+    if not match:
+        raise ArticleError(f"{path}: missing YAML front matter between '---' lines")
+    try:
+        meta = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as exc:
+        raise ArticleError(f"{path}: front matter is not valid YAML: {exc}") from exc
+    missing = [key for key in ("id", "topic", "title", "source", "reviewed") if not meta.get(key)]
+    if missing:
+        raise ArticleError(f"{path}: front matter lacks {', '.join(missing)}")
+    reviewed = meta["reviewed"]
+    if not isinstance(reviewed, date):
+        try:
+            reviewed = date.fromisoformat(str(reviewed))
+        except ValueError as exc:
+            raise ArticleError(f"{path}: reviewed must be a date (YYYY-MM-DD)") from exc
+    return Article(
+        id=str(meta["id"]),
+        topic=str(meta["topic"]),
+        title=str(meta["title"]),
+        source=str(meta["source"]),
+        reviewed=reviewed,
+        body=match.group(2).strip(),
+        questions=tuple(str(q) for q in meta.get("questions") or ()),
+        related=tuple(str(r) for r in meta.get("related") or ()),
+        path=path,
+    )
+
+
+def load_articles(directory: Path | None = None) -> dict[str, Article]:
+    directory = directory or get_settings().knowledge_dir
+    return _load_cached(directory.resolve(), _fingerprint(directory))
+
+
+def _fingerprint(directory: Path) -> tuple[tuple[str, float], ...]:
+    return tuple(sorted((str(p), p.stat().st_mtime) for p in directory.glob("*/*.md")))
+
+
+@lru_cache(maxsize=4)
+def _load_cached(directory: Path, _fingerprint: tuple) -> dict[str, Article]:
+    articles: dict[str, Article] = {}
+    for path in sorted(directory.glob("*/*.md")):
+        article = parse_article(path)
+        if article.id in articles:
+            raise ArticleError(f"{path}: duplicate id {article.id!r}")
+        articles[article.id] = article
+    return articles
+
+
+@dataclass(frozen=True)
+class Match:
+    article: Article
+    score: float
+
+
+class KnowledgeIndex:
+    """TF-IDF over character n-grams of each article's title and example questions."""
+
+    def __init__(self, articles: dict[str, Article]) -> None:
+        self.articles = articles
+        self._owners: list[str] = []
+        documents: list[str] = []
+        for article in articles.values():
+            for text in (article.title, *article.questions):
+                documents.append(fold(text))
+                self._owners.append(article.id)
+        self._vectorizer = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True
+        )
+        self._matrix = self._vectorizer.fit_transform(documents) if documents else None
+
+    def search(self, text: str, topic: str | None = None, limit: int = 3) -> list[Match]:
+        """Best articles for the text, best first; restricted to one topic when given."""
+        if self._matrix is None or not text.strip():
+            return []
+        scores = linear_kernel(self._vectorizer.transform([fold(text)]), self._matrix)[0]
+        best: dict[str, float] = {}
+        for owner, score in zip(self._owners, scores):
+            if topic and self.articles[owner].topic != topic:
+                continue
+            if score > best.get(owner, -1.0):
+                best[owner] = float(score)
+        ranked = sorted(best.items(), key=lambda item: item[1], reverse=True)[:limit]
+        return [Match(self.articles[article_id], score) for article_id, score in ranked]
+
+    def best(self, text: str, topic: str | None = None) -> Article | None:
+        matches = self.search(text, topic, limit=1)
+        if matches:
+            return matches[0].article
+        return self.default_for(topic) if topic else None
+
+    def default_for(self, topic: str) -> Article | None:
+        """The topic's overview article: the one named after the topic, else the first."""
+        in_topic = [a for a in self.articles.values() if a.topic == topic]
+        for article in in_topic:
+            if article.id in (topic, topic.replace("_", "-")):
+                return article
+        return in_topic[0] if in_topic else None
+
+
+def get_index(directory: Path | None = None) -> KnowledgeIndex:
+    directory = directory or get_settings().knowledge_dir
+    return _index_cached(directory.resolve(), _fingerprint(directory))
+
+
+@lru_cache(maxsize=4)
+def _index_cached(directory: Path, fingerprint: tuple) -> KnowledgeIndex:
+    return KnowledgeIndex(_load_cached(directory, fingerprint))
+
+
+def is_valid_id(article_id: str) -> bool:
+    return bool(_ID_PATTERN.match(article_id))

@@ -1,0 +1,80 @@
+"""The fixed list of topics (DESIGN.md) and how intents and forms map onto them."""
+
+from __future__ import annotations
+
+TOPICS = (
+    "mitid",
+    "nemid",
+    "digital_post",
+    "flytning",
+    "koerekort",
+    "skole",
+    "dagtilbud",
+    "it_help",
+    "courses",
+    "opening_hours",
+    "staff",
+    "smalltalk",
+    "out_of_scope",
+)
+
+# Knowledge intents are named ask_<topic>; the rest are listed here.
+INTENT_TOPICS: dict[str, str] = {
+    **{
+        f"ask_{topic}": topic
+        for topic in (
+            "mitid",
+            "nemid",
+            "digital_post",
+            "flytning",
+            "koerekort",
+            "skole",
+            "dagtilbud",
+            "opening_hours",
+            "it_help",
+            "courses",
+        )
+    },
+    "book_it_help": "it_help",
+    "cancel_booking": "it_help",
+    "my_bookings": "it_help",
+    "sign_up_course": "courses",
+    "cancel_enrolment": "courses",
+    "request_human": "staff",
+    "greet": "smalltalk",
+    "goodbye": "smalltalk",
+    "thank": "smalltalk",
+    "bot_challenge": "smalltalk",
+    "affirm": "smalltalk",
+    "deny": "smalltalk",
+    "out_of_scope": "out_of_scope",
+    "nlu_fallback": "out_of_scope",
+}
+
+FORM_TOPICS: dict[str, str] = {
+    "booking_form": "it_help",
+    "cancel_booking_form": "it_help",
+    "course_signup_form": "courses",
+    "cancel_enrolment_form": "courses",
+    "callback_form": "staff",
+}
+
+# Intents that only continue whatever is going on; they carry no topic of their own.
+_CONTEXT_INTENTS = {"affirm", "deny", "inform", "stop", "show_article", "choose"}
+
+
+def topic_for(intent: str | None, active_loop: str | None = None, slot_topic: str | None = None) -> str:
+    """The topic of a bot turn, from what the tracker knows after the turn.
+
+    An active form wins (an answer like "ja" inside the booking form is about IT help);
+    then the intent; then the last topic an action set; otherwise out_of_scope.
+    """
+    if active_loop and active_loop in FORM_TOPICS:
+        return FORM_TOPICS[active_loop]
+    if intent and intent not in _CONTEXT_INTENTS and intent in INTENT_TOPICS:
+        return INTENT_TOPICS[intent]
+    if slot_topic in TOPICS:
+        return slot_topic  # type: ignore[return-value]
+    if intent in ("affirm", "deny"):
+        return "smalltalk"
+    return "out_of_scope"

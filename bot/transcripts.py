@@ -1,0 +1,80 @@
+"""Conversations and their transcripts: every message is stored, in order, before delivery."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.models import ChatMessage, Conversation
+
+SENDERS = ("citizen", "bot", "staff", "system")
+
+
+def get_or_create_conversation(
+    session: Session, conversation_id: str, channel: str = "web", branch_id: str | None = None
+) -> Conversation:
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        conversation = Conversation(id=conversation_id, channel=channel, branch_id=branch_id)
+        session.add(conversation)
+        try:
+            session.flush()
+        except IntegrityError:
+            # Another request created it between our read and our insert.
+            session.rollback()
+            conversation = session.get(Conversation, conversation_id)
+    return conversation
+
+
+def add_message(
+    session: Session,
+    conversation_id: str,
+    sender: str,
+    text: str,
+    payload: dict[str, Any] | None = None,
+) -> ChatMessage:
+    """Append a message; the caller's transaction commits it before anything is delivered."""
+    if sender not in SENDERS:
+        raise ValueError(f"unknown sender {sender!r}")
+    next_seq = (
+        session.execute(
+            select(func.coalesce(func.max(ChatMessage.seq), 0)).where(
+                ChatMessage.conversation_id == conversation_id
+            )
+        ).scalar_one()
+        + 1
+    )
+    message = ChatMessage(
+        conversation_id=conversation_id, seq=next_seq, sender=sender, text=text, payload=payload
+    )
+    session.add(message)
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is not None:
+        conversation.updated_at = datetime.utcnow()
+    session.flush()
+    return message
+
+
+def transcript(session: Session, conversation_id: str, after_seq: int = 0) -> list[ChatMessage]:
+    return list(
+        session.execute(
+            select(ChatMessage)
+            .where(ChatMessage.conversation_id == conversation_id, ChatMessage.seq > after_seq)
+            .order_by(ChatMessage.seq)
+        ).scalars()
+    )
+
+
+def message_to_dict(message: ChatMessage) -> dict[str, Any]:
+    payload = message.payload or {}
+    return {
+        "seq": message.seq,
+        "sender": message.sender,
+        "text": message.text,
+        "buttons": payload.get("buttons", []),
+        "created_at": message.created_at.isoformat() + "Z" if message.created_at else None,
+    }

@@ -1,0 +1,5 @@
+"""Shared pytest fixtures live in tests/fixtures_*.py and are registered here."""
+
+pytest_plugins = [
+    "tests.fixtures_db",
+]
