@@ -39,5 +39,6 @@ def answer_question(message: str, topic: str, article_id: str | None = None) -> 
     article = index.articles.get(article_id) if article_id else None
     if article is None:
         # A bare button payload ("/ask_mitid") carries no words: give the topic's overview.
-        article = index.default_for(topic) if message.startswith("/") else index.best(message, topic)
+        is_payload = message.startswith("/")
+        article = index.default_for(topic) if is_payload else index.best(message, topic)
     return render(article, message, index) if article else None

@@ -30,7 +30,9 @@ def _env_int(name: str, default: int) -> int:
 
 @dataclass(frozen=True)
 class Settings:
-    var_dir: Path = field(default_factory=lambda: Path(_env("BORGER_VAR_DIR", str(PROJECT_ROOT / "var"))))
+    var_dir: Path = field(
+        default_factory=lambda: Path(_env("BORGER_VAR_DIR", str(PROJECT_ROOT / "var")))
+    )
     host: str = field(default_factory=lambda: _env("BORGER_HOST", "127.0.0.1"))
     gateway_port: int = field(default_factory=lambda: _env_int("BORGER_GATEWAY_PORT", 8000))
     rasa_port: int = field(default_factory=lambda: _env_int("BORGER_RASA_PORT", 5005))
@@ -49,7 +51,9 @@ class Settings:
     knowledge_dir: Path = field(
         default_factory=lambda: Path(_env("BORGER_KNOWLEDGE_DIR", str(PROJECT_ROOT / "knowledge")))
     )
-    max_message_chars: int = field(default_factory=lambda: _env_int("BORGER_MAX_MESSAGE_CHARS", 2000))
+    max_message_chars: int = field(
+        default_factory=lambda: _env_int("BORGER_MAX_MESSAGE_CHARS", 2000)
+    )
     rasa_timeout_seconds: int = field(default_factory=lambda: _env_int("BORGER_RASA_TIMEOUT", 30))
     secret_key: str = field(default_factory=lambda: _env("BORGER_SECRET_KEY", ""))
     # Protects Rasa's HTTP API; `make run` makes a random one per start when unset.

@@ -9,7 +9,7 @@ missing æøå, without any downloaded model.
 from __future__ import annotations
 
 import re
-import unicodedata
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -20,6 +20,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics.pairwise import linear_kernel
 
 from bot.config import get_settings
+from bot.nlu.danish import content_lemmas
+from bot.text import fold
 
 KNOWLEDGE_TOPICS = (
     "mitid",
@@ -56,13 +58,6 @@ class Article:
     @property
     def word_count(self) -> int:
         return len(self.body.split())
-
-
-def fold(text: str) -> str:
-    """Lower-case and spell æøå the way people type them without a Danish keyboard."""
-    text = unicodedata.normalize("NFC", text.lower())
-    text = text.replace("æ", "ae").replace("ø", "oe").replace("å", "aa").replace("é", "e")
-    return re.sub(r"\s+", " ", text).strip()
 
 
 def parse_article(path: Path) -> Article:
@@ -123,38 +118,68 @@ class Match:
 
 
 class KnowledgeIndex:
-    """TF-IDF over character n-grams of each article's title and example questions."""
+    """Two views of each article, added up.
+
+    - character n-grams of the title and each example question (typos, missing æøå); an
+      article scores the mean of its two best-matching questions, so one lucky phrase does
+      not win over an article that many phrasings point to;
+    - the content words (lemmas, stop words removed) of the whole article, which catch the
+      subject words a citizen uses that none of the example questions happen to contain.
+    """
+
+    WORD_WEIGHT = 3.0
 
     def __init__(self, articles: dict[str, Article]) -> None:
         self.articles = articles
+        self._ids = list(articles)
         self._owners: list[str] = []
-        documents: list[str] = []
+        phrases: list[str] = []
         for article in articles.values():
             for text in (article.title, *article.questions):
-                documents.append(fold(text))
+                phrases.append(fold(text))
                 self._owners.append(article.id)
-        self._vectorizer = TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True
+        self._chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
+        self._words = TfidfVectorizer(analyzer=str.split, sublinear_tf=True)
+        self._phrase_matrix = self._chars.fit_transform(phrases) if phrases else None
+        self._article_matrix = (
+            self._words.fit_transform([_article_words(a) for a in articles.values()])
+            if articles
+            else None
         )
-        self._matrix = self._vectorizer.fit_transform(documents) if documents else None
+
+    def scores(self, text: str) -> dict[str, float]:
+        if self._phrase_matrix is None or not text.strip():
+            return {}
+        phrase_scores = linear_kernel(self._chars.transform([fold(text)]), self._phrase_matrix)[0]
+        per_article: defaultdict[str, list[float]] = defaultdict(list)
+        for owner, score in zip(self._owners, phrase_scores, strict=True):
+            per_article[owner].append(float(score))
+        word_scores = linear_kernel(
+            self._words.transform([" ".join(content_lemmas(text))]), self._article_matrix
+        )[0]
+        result: dict[str, float] = {}
+        for position, article_id in enumerate(self._ids):
+            best_two = sorted(per_article[article_id], reverse=True)[:2]
+            result[article_id] = sum(best_two) / len(best_two) + self.WORD_WEIGHT * float(
+                word_scores[position]
+            )
+        return result
 
     def search(self, text: str, topic: str | None = None, limit: int = 3) -> list[Match]:
         """Best articles for the text, best first; restricted to one topic when given."""
-        if self._matrix is None or not text.strip():
-            return []
-        scores = linear_kernel(self._vectorizer.transform([fold(text)]), self._matrix)[0]
-        best: dict[str, float] = {}
-        for owner, score in zip(self._owners, scores):
-            if topic and self.articles[owner].topic != topic:
-                continue
-            if score > best.get(owner, -1.0):
-                best[owner] = float(score)
-        ranked = sorted(best.items(), key=lambda item: item[1], reverse=True)[:limit]
-        return [Match(self.articles[article_id], score) for article_id, score in ranked]
+        ranked = sorted(
+            (
+                (score, article_id)
+                for article_id, score in self.scores(text).items()
+                if not topic or self.articles[article_id].topic == topic
+            ),
+            reverse=True,
+        )[:limit]
+        return [Match(self.articles[article_id], score) for score, article_id in ranked]
 
     def best(self, text: str, topic: str | None = None) -> Article | None:
         matches = self.search(text, topic, limit=1)
-        if matches:
+        if matches and matches[0].score > 0:
             return matches[0].article
         return self.default_for(topic) if topic else None
 
@@ -165,6 +190,10 @@ class KnowledgeIndex:
             if article.id in (topic, topic.replace("_", "-")):
                 return article
         return in_topic[0] if in_topic else None
+
+
+def _article_words(article: Article) -> str:
+    return " ".join(content_lemmas(" ".join((article.title, *article.questions, article.body))))
 
 
 def get_index(directory: Path | None = None) -> KnowledgeIndex:

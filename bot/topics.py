@@ -63,7 +63,9 @@ FORM_TOPICS: dict[str, str] = {
 _CONTEXT_INTENTS = {"affirm", "deny", "inform", "stop", "show_article", "choose"}
 
 
-def topic_for(intent: str | None, active_loop: str | None = None, slot_topic: str | None = None) -> str:
+def topic_for(
+    intent: str | None, active_loop: str | None = None, slot_topic: str | None = None
+) -> str:
     """The topic of a bot turn, from what the tracker knows after the turn.
 
     An active form wins (an answer like "ja" inside the booking form is about IT help);

@@ -23,7 +23,7 @@ MODEL_INPUTS = (
     "pyproject.toml",
     "data/**/*.yml",
     "bot/nlu/*.py",
-    "bot/knowledge.py",  # fold(), used by the tokenizer
+    "bot/text.py",  # fold(), used by the tokenizer
 )
 
 

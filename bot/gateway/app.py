@@ -75,7 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         await rasa.close()
 
-    app = FastAPI(title="Borgerservice-assistenten", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="Borgerservice-assistenten", lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.settings = settings
 
     @app.exception_handler(BadChatRequest)

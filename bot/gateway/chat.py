@@ -113,7 +113,8 @@ class ChatService:
             conversation = get_or_create_conversation(session, session_id)
             conversation.topic = topic
             for message in messages:
-                add_message(session, session_id, "bot", message["text"], {"buttons": message["buttons"]})
+                payload = {"buttons": message["buttons"]}
+                add_message(session, session_id, "bot", message["text"], payload)
 
 
 def _button_title(messages: list, payload: str) -> str | None:

@@ -9,37 +9,17 @@ keyboard (ø -> oe), so "kørekort" and "koerekort" become the same feature.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
-import spacy
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.training_data.message import Message
-from spacy.language import Language
 
-from bot.knowledge import fold
-
-
-@lru_cache(maxsize=1)
-def danish_pipeline() -> Language:
-    """Blank Danish spaCy pipeline with the lookup lemmatizer (loaded once per process)."""
-    nlp = spacy.blank("da")
-    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-    # Reads the table from the installed spacy-lookups-data package; no network involved.
-    nlp.initialize()
-    return nlp
-
-
-def lemmatize(words: list[str]) -> list[str]:
-    """Lemmas for already split words (lower-cased first: the table is lower-case)."""
-    nlp = danish_pipeline()
-    lemmatizer = nlp.get_pipe("lemmatizer")
-    doc = spacy.tokens.Doc(nlp.vocab, words=[w.lower() for w in words])
-    return [fold(token.lemma_ or token.text) for token in lemmatizer(doc)]
+from bot.nlu.danish import danish_pipeline, lemmatize
+from bot.text import fold
 
 
 @DefaultV1Recipe.register(
@@ -82,6 +62,6 @@ class DanishLemmaTokenizer(Tokenizer):
         lemmas = lemmatize([t.text for t in kept])
         tokens = [
             Token(t.text, t.idx, t.idx + len(t.text), lemma=lemma)
-            for t, lemma in zip(kept, lemmas)
+            for t, lemma in zip(kept, lemmas, strict=True)
         ]
         return self._apply_token_pattern(tokens)
