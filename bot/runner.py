@@ -108,7 +108,7 @@ class Stack:
             "--interface", s.host, "--port", str(s.rasa_port),
         ]
         if s.rasa_token:
-            rasa += ["--auth-token", s.rasa_token]
+            rasa.append(f"--auth-token={s.rasa_token}")
         return {
             "actions": [
                 sys.executable, "-m", "rasa_sdk", "--actions", "actions",
@@ -118,6 +118,8 @@ class Stack:
             "gateway": [
                 sys.executable, "-m", "uvicorn", "bot.gateway.app:create_app", "--factory",
                 "--host", s.host, "--port", str(s.gateway_port), "--no-access-log",
+                # websockets 10 (pinned by Rasa) is too old for uvicorn's default WS backend.
+                "--ws", "wsproto",
             ],
         }
 
@@ -176,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = get_settings()
     if not settings.rasa_token:
-        os.environ["BORGER_RASA_TOKEN"] = secrets.token_urlsafe(24)
+        os.environ["BORGER_RASA_TOKEN"] = secrets.token_hex(24)
         settings = get_settings()
     if not settings.model_path.exists():
         print(f"No trained model at {settings.model_path}: run 'make train'.", file=sys.stderr)
