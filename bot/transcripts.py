@@ -59,14 +59,17 @@ def add_message(
     return message
 
 
-def transcript(session: Session, conversation_id: str, after_seq: int = 0) -> list[ChatMessage]:
-    return list(
-        session.execute(
-            select(ChatMessage)
-            .where(ChatMessage.conversation_id == conversation_id, ChatMessage.seq > after_seq)
-            .order_by(ChatMessage.seq)
-        ).scalars()
+def transcript(
+    session: Session, conversation_id: str, after_seq: int = 0, last: int | None = None
+) -> list[ChatMessage]:
+    """Messages in order; only those after `after_seq`, or only the `last` few."""
+    query = select(ChatMessage).where(
+        ChatMessage.conversation_id == conversation_id, ChatMessage.seq > after_seq
     )
+    if last is not None:
+        newest = query.order_by(ChatMessage.seq.desc()).limit(last)
+        return list(reversed(session.execute(newest).scalars().all()))
+    return list(session.execute(query.order_by(ChatMessage.seq)).scalars())
 
 
 def message_to_dict(message: ChatMessage) -> dict[str, Any]:

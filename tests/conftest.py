@@ -2,4 +2,5 @@
 
 pytest_plugins = [
     "tests.fixtures_db",
+    "tests.fixtures_live",
 ]

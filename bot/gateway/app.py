@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -18,7 +18,9 @@ from starlette.concurrency import run_in_threadpool
 from bot.config import Settings, get_settings
 from bot.db import session_scope
 from bot.gateway.chat import SESSION_ID_PATTERN, ChatService
+from bot.gateway.hub import Hub
 from bot.gateway.rasa_client import RasaClient
+from bot.transcripts import message_to_dict, transcript
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
@@ -71,7 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.rasa_token,
         )
         app.state.rasa = rasa
-        app.state.chat = ChatService(settings, rasa)
+        app.state.hub = Hub()
+        app.state.chat = ChatService(settings, rasa, app.state.hub)
         yield
         await rasa.close()
 
@@ -94,6 +97,42 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reply = await request.app.state.chat.handle(session_id, text)
         return JSONResponse(reply.to_json(), status_code=reply.status_code)
 
+    @app.get("/api/conversation/{session_id}")
+    async def conversation(session_id: str, after: int = 0) -> JSONResponse:
+        """The citizen's own transcript, e.g. to restore the chat after a page reload."""
+        _check_session_id(session_id)
+        messages = await run_in_threadpool(_messages_after, settings, session_id, after)
+        return JSONResponse({"session_id": session_id, "messages": messages})
+
+    @app.websocket("/api/ws/{session_id}")
+    async def citizen_socket(websocket: WebSocket, session_id: str, after: int = 0) -> None:
+        """Live messages of one conversation: first everything after `after`, then new ones."""
+        if not SESSION_ID_PATTERN.match(session_id):
+            await websocket.close(code=4400)
+            return
+        await websocket.accept()
+        hub: Hub = websocket.app.state.hub
+        queue = hub.subscribe(session_id)
+        try:
+            # Subscribe before reading the backlog, so nothing falls between the two.
+            backlog = await run_in_threadpool(_messages_after, settings, session_id, after)
+            sent = after
+            for message in backlog:
+                await websocket.send_json({"type": "message", "message": message})
+                sent = message["seq"]
+            while True:
+                event = await queue.get()
+                message = event.get("message")
+                if message is not None:
+                    if message["seq"] <= sent:
+                        continue
+                    sent = message["seq"]
+                await websocket.send_json(event)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            hub.unsubscribe(session_id, queue)
+
     @app.get("/healthz")
     async def healthz(request: Request) -> JSONResponse:
         rasa: RasaClient = request.app.state.rasa
@@ -115,6 +154,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def _check_session_id(session_id: str) -> None:
+    if not SESSION_ID_PATTERN.match(session_id):
+        raise BadChatRequest("Ugyldigt session_id.")
+
+
+def _messages_after(settings: Settings, session_id: str, after: int) -> list[dict[str, Any]]:
+    with session_scope(settings.database_url) as session:
+        return [message_to_dict(m) for m in transcript(session, session_id, after_seq=after)]
 
 
 def _database_ok(settings: Settings) -> bool:

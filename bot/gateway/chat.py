@@ -13,10 +13,16 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.config import Settings
 from bot.db import session_scope
+from bot.gateway.hub import Hub
 from bot.gateway.rasa_client import AssistantUnavailable, RasaClient
 from bot.privacy import redact_cpr
 from bot.topics import topic_for
-from bot.transcripts import add_message, get_or_create_conversation, transcript
+from bot.transcripts import (
+    add_message,
+    get_or_create_conversation,
+    message_to_dict,
+    transcript,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +74,10 @@ def _normalise(message: dict[str, Any]) -> dict[str, Any] | None:
 
 
 class ChatService:
-    def __init__(self, settings: Settings, rasa: RasaClient) -> None:
+    def __init__(self, settings: Settings, rasa: RasaClient, hub: Hub) -> None:
         self.settings = settings
         self.rasa = rasa
+        self.hub = hub
         # One turn at a time per conversation, so the transcript order is the real order.
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
@@ -80,41 +87,60 @@ class ChatService:
 
     async def _handle(self, session_id: str, text: str, channel: str) -> ChatReply:
         clean, had_cpr = redact_cpr(text.strip())
-        await run_in_threadpool(self._store_citizen, session_id, clean, channel)
+        await self._publish(
+            session_id, await run_in_threadpool(self._store_citizen, session_id, clean, channel)
+        )
         notices = [{"text": CPR_NOTICE, "buttons": []}] if had_cpr else []
         try:
             turn = await self.rasa.send(session_id, clean, {"channel": channel})
         except AssistantUnavailable as exc:
             log.warning("Rasa unavailable for a turn: %s", exc)
             messages = [*notices, {"text": UNAVAILABLE, "buttons": []}]
-            await run_in_threadpool(self._store_bot, session_id, messages[-1:], "out_of_scope")
+            await self._store_and_publish_bot(session_id, messages, "out_of_scope")
             return ChatReply(session_id, "out_of_scope", messages, status_code=503)
         topic = topic_for(turn.intent, turn.active_loop, turn.slots.get("topic"))
         messages = [m for m in map(_normalise, turn.messages) if m]
         if not messages:
             # Rasa answered but no action produced text: typically a dead action server.
             messages = [{"text": NO_ANSWER, "buttons": [STAFF_BUTTON]}]
-        await run_in_threadpool(self._store_bot, session_id, messages, topic)
+        await self._store_and_publish_bot(session_id, notices + messages, topic)
         return ChatReply(session_id, topic, notices + messages)
 
-    def _store_citizen(self, session_id: str, text: str, channel: str) -> None:
+    async def _store_and_publish_bot(
+        self, session_id: str, messages: list[dict[str, Any]], topic: str
+    ) -> None:
+        stored = await run_in_threadpool(self._store_bot, session_id, messages, topic)
+        await self._publish(session_id, *stored)
+
+    async def _publish(self, session_id: str, *messages: dict[str, Any]) -> None:
+        for message in messages:
+            await self.hub.publish(session_id, {"type": "message", "message": message})
+
+    def _store_citizen(self, session_id: str, text: str, channel: str) -> dict[str, Any]:
         with session_scope(self.settings.database_url) as session:
             get_or_create_conversation(session, session_id, channel=channel)
             payload = None
             if text.startswith("/"):
                 # A button press: keep what the citizen saw (its title) in the transcript.
-                title = _button_title(transcript(session, session_id), text)
+                title = _button_title(transcript(session, session_id, last=10), text)
                 if title:
                     payload, text = {"button_payload": text}, title
-            add_message(session, session_id, "citizen", text, payload)
+            return message_to_dict(add_message(session, session_id, "citizen", text, payload))
 
-    def _store_bot(self, session_id: str, messages: list[dict[str, Any]], topic: str) -> None:
+    def _store_bot(
+        self, session_id: str, messages: list[dict[str, Any]], topic: str
+    ) -> list[dict[str, Any]]:
         with session_scope(self.settings.database_url) as session:
             conversation = get_or_create_conversation(session, session_id)
             conversation.topic = topic
-            for message in messages:
-                payload = {"buttons": message["buttons"]}
-                add_message(session, session_id, "bot", message["text"], payload)
+            return [
+                message_to_dict(
+                    add_message(
+                        session, session_id, "bot", m["text"], {"buttons": m["buttons"]}
+                    )
+                )
+                for m in messages
+            ]
 
 
 def _button_title(messages: list, payload: str) -> str | None:

@@ -1,0 +1,88 @@
+"""The whole assistant running for real: action server, Rasa and gateway on free ports.
+
+Session-scoped, because Rasa takes ~20 s to load; every live test shares one stack with its
+own SQLite databases in a temp dir. Needs the trained model (`make test` trains first).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.config import Settings, get_settings
+from bot.runner import Stack, prepare_database
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LiveAssistant:
+    stack: Stack
+    settings: Settings
+    log_dir: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.gateway_port}"
+
+    def chat(self, session_id: str, text: str, client: httpx.Client | None = None) -> dict:
+        response = (client or httpx).post(
+            f"{self.url}/api/chat", json={"session_id": session_id, "text": text}, timeout=60
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def restart(self, name: str) -> None:
+        """Stop and start one process (e.g. the gateway) and wait until healthy again."""
+        self.stack.stop_one(name)
+        self.stack.start(only=(name,))
+        self.stack.wait_healthy()
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace")[-3000:] for p in self.log_dir.glob("*.log"))
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAssistant]:
+    if not get_settings().model_path.exists():
+        pytest.fail("No trained model: run 'make train' (make test does it first).")
+    var_dir = tmp_path_factory.mktemp("live-var")
+    overrides = {
+        "BORGER_VAR_DIR": str(var_dir),
+        "BORGER_GATEWAY_PORT": str(free_port()),
+        "BORGER_RASA_PORT": str(free_port()),
+        "BORGER_ACTIONS_PORT": str(free_port()),
+        "BORGER_RASA_TOKEN": secrets.token_hex(16),
+        "BORGER_DATABASE_URL": f"sqlite:///{var_dir / 'app.db'}",
+    }
+    previous = {key: os.environ.get(key) for key in overrides}
+    os.environ.update(overrides)
+    settings = get_settings()
+    prepare_database(settings)
+    stack = Stack(settings, log_dir=var_dir / "logs")
+    assistant = LiveAssistant(stack, settings, var_dir / "logs")
+    try:
+        stack.start()
+        stack.wait_healthy(timeout=300)
+        yield assistant
+    except Exception:
+        print(assistant.logs())
+        raise
+    finally:
+        stack.stop()
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
