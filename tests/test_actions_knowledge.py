@@ -1,0 +1,74 @@
+"""The knowledge action on trackers built from small JSON fixtures (no live services)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.knowledge import ActionAnswerKnowledge
+from bot.topics import INTENT_TOPICS
+
+FIXTURES = Path(__file__).parent / "fixtures" / "trackers"
+
+
+def tracker_from(name: str, **latest_message: object) -> Tracker:
+    state = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+    state = copy.deepcopy(state)
+    state["latest_message"].update(latest_message)
+    return Tracker.from_dict(state)
+
+
+def run(tracker: Tracker) -> tuple[list[dict], dict[str, object]]:
+    dispatcher = CollectingDispatcher()
+    events = ActionAnswerKnowledge().run(dispatcher, tracker, {})
+    return dispatcher.messages, {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+
+
+@pytest.mark.parametrize(
+    ("intent", "text", "article"),
+    [
+        ("ask_koerekort", "Hvordan fornyer jeg mit kørekort?", "koerekort-forny"),
+        ("ask_koerekort", "jeg har mistet mit koerekort", "koerekort-mistet"),
+        ("ask_mitid", "Min telefon med MitID er blevet stjålet", "mitid-mistet-telefon"),
+        ("ask_flytning", "hvor hurtigt skal jeg melde flytning", "flytning-anmeld"),
+        ("ask_opening_hours", "hvornår har I åbent", "aabningstider"),
+    ],
+)
+def test_picks_the_specific_article_of_the_topic(intent: str, text: str, article: str) -> None:
+    tracker = tracker_from("knowledge_question", text=text, intent={"name": intent})
+    messages, slots = run(tracker)
+    assert slots == {"topic": INTENT_TOPICS[intent], "article_id": article}
+    assert len(messages) == 1
+    assert "https://" in messages[0]["text"]
+
+
+@pytest.mark.parametrize("intent", sorted(i for i in INTENT_TOPICS if i.startswith("ask_")))
+def test_a_bare_topic_button_gets_the_topic_overview(intent: str) -> None:
+    tracker = tracker_from("knowledge_question", text=f"/{intent}", intent={"name": intent})
+    messages, slots = run(tracker)
+    assert slots["topic"] == INTENT_TOPICS[intent]
+    assert messages and messages[0]["text"]
+
+
+def test_follow_up_button_names_the_article_and_offers_related_ones() -> None:
+    messages, slots = run(tracker_from("knowledge_button"))
+    assert slots == {"topic": "koerekort", "article_id": "koerekort-mistet"}
+    for button in messages[0]["buttons"]:
+        assert button["payload"].startswith('/show_article{"article_id":"')
+
+
+def test_opening_hours_are_filled_in_from_the_library_config() -> None:
+    tracker = tracker_from(
+        "knowledge_question",
+        text="Hvornår har Strandby Bibliotek åbent?",
+        intent={"name": "ask_opening_hours"},
+    )
+    text = run(tracker)[0][0]["text"]
+    assert "{aabningstider}" not in text
+    assert "Strandby" in text
+    assert "Hovedbiblioteket" not in text
