@@ -1,8 +1,8 @@
 """Train the Rasa model only when its inputs changed; reuse a cached model when possible.
 
 The fingerprint covers everything that shapes the model (config, domain, training data, the
-custom NLU code and the pinned versions). A model trained for the same fingerprint is kept
-in the cache directory, so a fresh clone on the same machine (CI) does not train again.
+custom NLU code and the versions of the ML packages). A model trained for the same fingerprint
+is kept in the cache directory, so a fresh clone on the same machine (CI) does not train again.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 
 from bot.config import PROJECT_ROOT, get_settings
@@ -20,15 +21,20 @@ from bot.config import PROJECT_ROOT, get_settings
 MODEL_INPUTS = (
     "config.yml",
     "domain.yml",
-    "pyproject.toml",
     "data/**/*.yml",
     "bot/nlu/*.py",
     "bot/text.py",  # fold(), used by the tokenizer
 )
 
 
+# The packages whose versions change what training produces.
+MODEL_PACKAGES = ("rasa", "tensorflow", "spacy", "spacy-lookups-data", "scikit-learn")
+
+
 def fingerprint(root: Path = PROJECT_ROOT, config: str = "config.yml") -> str:
     digest = hashlib.sha256(config.encode())
+    for package in MODEL_PACKAGES:
+        digest.update(f"{package}=={metadata.version(package)}".encode())
     for pattern in MODEL_INPUTS:
         for path in sorted(root.glob(pattern)):
             digest.update(str(path.relative_to(root)).encode())
