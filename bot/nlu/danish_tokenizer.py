@@ -9,17 +9,26 @@ keyboard (ø -> oe), so "kørekort" and "koerekort" become the same feature.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
+import spacy
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.training_data.message import Message
+from spacy.language import Language
 
-from bot.nlu.danish import danish_pipeline, lemmatize
+from bot.nlu.danish import lemma
 from bot.text import fold
+
+
+@lru_cache(maxsize=1)
+def danish_pipeline() -> Language:
+    """spaCy's blank Danish pipeline: its tokenizer knows Danish abbreviations."""
+    return spacy.blank("da")
 
 
 @DefaultV1Recipe.register(
@@ -59,9 +68,5 @@ class DanishLemmaTokenizer(Tokenizer):
         if not kept:
             # Rasa needs at least one token, e.g. for a message of only "?".
             return [Token(text, 0, len(text), lemma=fold(text))] if text else []
-        lemmas = lemmatize([t.text for t in kept])
-        tokens = [
-            Token(t.text, t.idx, t.idx + len(t.text), lemma=lemma)
-            for t, lemma in zip(kept, lemmas, strict=True)
-        ]
+        tokens = [Token(t.text, t.idx, t.idx + len(t.text), lemma=lemma(t.text)) for t in kept]
         return self._apply_token_pattern(tokens)
