@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from bot.config import Settings, get_settings
 from bot.db import session_scope
 from bot.gateway.chat import SESSION_ID_PATTERN, ChatService
-from bot.gateway.hub import Hub
+from bot.gateway.hub import Hub, make_hub
 from bot.gateway.rasa_client import RasaClient
 from bot.transcripts import message_to_dict, transcript
 
@@ -73,9 +73,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.rasa_token,
         )
         app.state.rasa = rasa
-        app.state.hub = Hub()
+        # Redis pub/sub when several gateway instances share the conversations.
+        app.state.hub = make_hub(settings.redis_url)
+        await app.state.hub.start()
         app.state.chat = ChatService(settings, rasa, app.state.hub)
         yield
+        await app.state.hub.stop()
         await rasa.close()
 
     app = FastAPI(
