@@ -20,6 +20,7 @@ from bot.db import session_scope
 from bot.gateway.chat import SESSION_ID_PATTERN, ChatService
 from bot.gateway.hub import Hub, make_hub
 from bot.gateway.rasa_client import RasaClient
+from bot.gateway.sockets import forward_events
 from bot.transcripts import message_to_dict, transcript
 
 log = logging.getLogger(__name__)
@@ -123,14 +124,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for message in backlog:
                 await websocket.send_json({"type": "message", "message": message})
                 sent = message["seq"]
-            while True:
-                event = await queue.get()
+
+            async def send(event: dict[str, Any]) -> None:
+                nonlocal sent
                 message = event.get("message")
                 if message is not None:
                     if message["seq"] <= sent:
-                        continue
+                        return  # already sent as part of the backlog
                     sent = message["seq"]
                 await websocket.send_json(event)
+
+            await forward_events(websocket, queue, send)
         except WebSocketDisconnect:
             pass
         finally:
