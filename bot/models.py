@@ -303,3 +303,182 @@ class ChatMessage(Base):
 
     def __repr__(self) -> str:
         return f"<ChatMessage {self.conversation_id}#{self.seq} {self.sender}>"
+
+
+# --- Staff and handoff to a person (issue #4) -------------------------------------------
+#
+# A ticket is one request for a person. Its ``kind`` says how staff answer it:
+# - "live": a web chat waiting in the queue ("queued") until a staff member takes it
+#   ("with_staff"); ends "returned_to_bot", "closed" (with an outcome) or "cancelled" (the
+#   citizen left). Nobody taking it in time turns it into a "callback" ticket.
+# - "callback": the library contacts the citizen later. "pending_details" while the bot still
+#   collects name and contact (after a queue timeout), "open" until staff close it.
+# - "kiosk": "Kald en medarbejder" at a foyer kiosk; staff walk over ("with_staff").
+# The conversation's own ``state`` ("queued"/"with_staff") is what routes citizen messages to
+# staff instead of Rasa; both live in the database, so a gateway restart changes nothing.
+
+TICKET_KINDS = ("live", "callback", "kiosk")
+TICKET_QUEUED = "queued"
+TICKET_WITH_STAFF = "with_staff"
+TICKET_PENDING_DETAILS = "pending_details"
+TICKET_OPEN = "open"
+TICKET_RETURNED = "returned_to_bot"
+TICKET_CLOSED = "closed"
+TICKET_CANCELLED = "cancelled"
+TICKET_STATUSES = (
+    TICKET_QUEUED,
+    TICKET_WITH_STAFF,
+    TICKET_PENDING_DETAILS,
+    TICKET_OPEN,
+    TICKET_RETURNED,
+    TICKET_CLOSED,
+    TICKET_CANCELLED,
+)
+# Statuses in which a ticket still needs staff.
+TICKET_ACTIVE_STATUSES = (
+    TICKET_QUEUED,
+    TICKET_WITH_STAFF,
+    TICKET_PENDING_DETAILS,
+    TICKET_OPEN,
+)
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    username: Mapped[str] = Column(String(64), nullable=False, unique=True)  # lower case
+    name: Mapped[str] = Column(String(200), nullable=False)  # shown to citizens
+    password_hash: Mapped[str] = Column(String(255), nullable=False)  # argon2id
+    created_at: Mapped[datetime] = Column(DateTime, nullable=False, default=utc_now)
+    last_login_at: Mapped[datetime | None] = Column(DateTime, nullable=True)
+    # A timestamp instead of a flag: disabling is rare and worth knowing when it happened.
+    disabled_at: Mapped[datetime | None] = Column(DateTime, nullable=True)
+
+    @property
+    def active(self) -> bool:
+        return self.disabled_at is None
+
+    def __repr__(self) -> str:
+        return f"<StaffUser {self.username}>"
+
+
+class StaffSession(Base):
+    """A signed-in console. ``id`` is the SHA-256 of the cookie value, never the value."""
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (Index("ix_staff_sessions_staff_id", "staff_id"),)
+
+    id: Mapped[str] = Column(String(64), primary_key=True)
+    staff_id: Mapped[int] = Column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False
+    )
+    csrf_token: Mapped[str] = Column(String(64), nullable=False)
+    created_at: Mapped[datetime] = Column(DateTime, nullable=False, default=utc_now)
+    # Presence: the console's WebSocket refreshes it; recent = "staff are signed in".
+    last_seen_at: Mapped[datetime] = Column(DateTime, nullable=False, default=utc_now)
+    expires_at: Mapped[datetime] = Column(DateTime, nullable=False)
+    revoked_at: Mapped[datetime | None] = Column(DateTime, nullable=True)
+
+    staff: Mapped[StaffUser] = relationship(StaffUser, lazy="joined", innerjoin=True)
+
+
+class HandoffTicket(Base):
+    __tablename__ = "handoff_tickets"
+    __table_args__ = (
+        CheckConstraint(_in("kind", TICKET_KINDS), name="kind"),
+        CheckConstraint(_in("status", TICKET_STATUSES), name="status"),
+        CheckConstraint(
+            f"contact_kind IS NULL OR {_in('contact_kind', CONTACT_KINDS)}", name="contact_kind"
+        ),
+        Index("ix_handoff_tickets_status_created_at", "status", "created_at"),
+        Index("ix_handoff_tickets_conversation_id", "conversation_id"),
+        # At most one live or kiosk request in progress per conversation: a double click or
+        # two gateway instances cannot queue the same chat twice.
+        Index(
+            "uq_handoff_tickets_active_conversation",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text("status IN ('queued', 'with_staff')"),
+            postgresql_where=text("status IN ('queued', 'with_staff')"),
+        ),
+    )
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    kind: Mapped[str] = Column(String(16), nullable=False)
+    status: Mapped[str] = Column(String(16), nullable=False)
+    # A callback ticket outlives a purged transcript, hence SET NULL.
+    conversation_id: Mapped[str | None] = Column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), nullable=True
+    )
+    branch_id: Mapped[str | None] = Column(String(64), nullable=True)
+    topic: Mapped[str | None] = Column(String(32), nullable=True)
+    # Why the bot handed off: requested, frustrated, fallback, complaint, callback, kiosk.
+    reason: Mapped[str] = Column(String(32), nullable=False, default="requested")
+    name: Mapped[str | None] = Column(String(100), nullable=True)
+    contact_kind: Mapped[str | None] = Column(String(8), nullable=True)
+    contact: Mapped[str | None] = Column(String(254), nullable=True)
+    description: Mapped[str | None] = Column(Text, nullable=True)  # CPR numbers redacted
+    staff_id: Mapped[int | None] = Column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True
+    )
+    outcome: Mapped[str | None] = Column(String(32), nullable=True)
+    created_at: Mapped[datetime] = Column(DateTime, nullable=False, default=utc_now)
+    updated_at: Mapped[datetime] = Column(
+        DateTime, nullable=False, default=utc_now, onupdate=utc_now
+    )
+    taken_at: Mapped[datetime | None] = Column(DateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = Column(DateTime, nullable=True)
+    # UTC moment a queued live chat turns into a callback request.
+    expires_at: Mapped[datetime | None] = Column(DateTime, nullable=True)
+    # Local wall-clock time the library promised to respond by (like appointment times).
+    respond_by: Mapped[datetime | None] = Column(DateTime, nullable=True)
+
+    staff: Mapped[StaffUser | None] = relationship(StaffUser, lazy="joined")
+
+    def __repr__(self) -> str:
+        return f"<HandoffTicket {self.id} {self.kind} {self.status}>"
+
+
+class HandoffNote(Base):
+    """An internal note on a ticket; never shown to the citizen."""
+
+    __tablename__ = "handoff_notes"
+    __table_args__ = (Index("ix_handoff_notes_ticket_id", "ticket_id"),)
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = Column(
+        ForeignKey("handoff_tickets.id", ondelete="CASCADE"), nullable=False
+    )
+    staff_id: Mapped[int | None] = Column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True
+    )
+    text: Mapped[str] = Column(Text, nullable=False)
+    created_at: Mapped[datetime] = Column(DateTime, nullable=False, default=utc_now)
+
+    staff: Mapped[StaffUser | None] = relationship(StaffUser, lazy="joined")
+
+
+class AuditEvent(Base):
+    """Who did what: sign-ins (also failed ones, which drive the login rate limit), reading a
+    transcript, taking, answering and closing tickets. Plain ids, no foreign keys: the record
+    must survive the deletion of what it talks about."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_action_created_at", "action", "created_at"),
+        Index("ix_audit_events_conversation_id", "conversation_id"),
+    )
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = Column(DateTime, nullable=False, default=utc_now)
+    action: Mapped[str] = Column(String(32), nullable=False)
+    staff_id: Mapped[int | None] = Column(Integer, nullable=True)
+    username: Mapped[str | None] = Column(String(64), nullable=True)
+    ip: Mapped[str | None] = Column(String(64), nullable=True)
+    ticket_id: Mapped[int | None] = Column(Integer, nullable=True)
+    conversation_id: Mapped[str | None] = Column(String(64), nullable=True)
+    detail: Mapped[Any | None] = Column(JSON, nullable=True)
+
+    def __repr__(self) -> str:
+        return f"<AuditEvent {self.action} staff={self.staff_id}>"
