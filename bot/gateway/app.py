@@ -18,6 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from bot.config import Settings, get_settings
 from bot.db import session_scope
 from bot.gateway.chat import SESSION_ID_PATTERN, ChatService
+from bot.gateway.citizen import add_cors
+from bot.gateway.citizen import router as citizen_router
 from bot.gateway.hub import Hub, make_hub
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.sockets import forward_events
@@ -159,6 +161,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html")
 
+    app.include_router(citizen_router)
+    add_cors(app, settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

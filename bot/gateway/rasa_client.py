@@ -53,6 +53,33 @@ class RasaClient:
             slots=tracker.get("slots") or {},
         )
 
+    async def restart(self, session_id: str) -> None:
+        """Reset Rasa's tracker of one conversation (a `restart` event), e.g. at a kiosk."""
+        try:
+            response = await self._client.post(
+                f"{self.rasa_url}/conversations/{session_id}/tracker/events",
+                params={"include_events": "NONE", **self._auth},
+                json=[{"event": "restart"}],
+            )
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise AssistantUnavailable(str(exc)) from exc
+
+    async def intents(self) -> set[str]:
+        """Intent names in the loaded model's domain."""
+        try:
+            response = await self._client.get(
+                f"{self.rasa_url}/domain",
+                params=self._auth,
+                headers={"Accept": "application/json"},
+                timeout=5,
+            )
+            response.raise_for_status()
+            raw = response.json().get("intents") or []
+        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+            raise AssistantUnavailable(str(exc)) from exc
+        return {next(iter(i)) if isinstance(i, dict) else str(i) for i in raw}
+
     async def rasa_ready(self) -> bool:
         try:
             response = await self._client.get(
