@@ -37,6 +37,7 @@ INTENT_TOPICS: dict[str, str] = {
     },
     "book_it_help": "it_help",
     "cancel_booking": "it_help",
+    "move_booking": "it_help",
     "my_bookings": "it_help",
     "sign_up_course": "courses",
     "cancel_enrolment": "courses",
@@ -54,6 +55,8 @@ INTENT_TOPICS: dict[str, str] = {
 FORM_TOPICS: dict[str, str] = {
     "booking_form": "it_help",
     "cancel_booking_form": "it_help",
+    "move_booking_form": "it_help",
+    "my_bookings_form": "it_help",
     "course_signup_form": "courses",
     "cancel_enrolment_form": "courses",
     "callback_form": "staff",

@@ -1,0 +1,395 @@
+"""Shared machinery for the chat forms: free-text extraction, re-asking, stop and staff help.
+
+Every form's ``validate_<form>`` action subclasses :class:`ReaskingFormValidationAction`.
+Subclasses write ``extract_<slot>(dispatcher, tracker, domain) -> dict`` methods, in the
+rasa-sdk convention, that read the latest message (free text or a button payload such as
+``/inform{"branch":"nord"}``) and return the slots they found. Two extra keys are understood:
+
+- ``PROBLEM``: a Danish explanation why the answer was not accepted (from the service layer's
+  ``.message``, ``name_problem`` or ``contact_problem``). It is shown, the failed try is
+  counted in the ``form_attempts`` slot, and the form asks again. After
+  ``MAX_ATTEMPTS`` failed tries in a row the citizen is offered staff help.
+- ``FINISH``: end the form now with this outcome (e.g. "done" after a booking was written,
+  "failed" when nothing more can be done). The form's slots are cleared.
+
+The requested slot is extracted strictly (a miss is a failed try); the slots listed in
+``opportunistic_slots`` are also taken from any message when present, so that "Jeg vil gerne
+have hjælp til MitID på torsdag" fills the topic and the wanted day at once.
+
+Why ``run`` is overridden instead of rasa-sdk's default: the default drops every slot that is
+not a required slot of the form (the attempt counter, the wanted day), and a run that sets no
+slot makes Rasa reject the form, handing the turn to other policies. Here every run sets at
+least ``form_attempts``, so the form itself decides what happens to every answer: stop,
+correction, re-ask. That keeps rules and stories small and the behaviour testable in Python.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
+
+from bot.booking import normalize_reference
+from bot.topics import FORM_TOPICS
+from bot.validation import (
+    CONTACT_INVALID,
+    NAME_MISSING,
+    contact_problem,
+    name_problem,
+    normalize_email,
+    normalize_name,
+    normalize_phone,
+)
+
+PROBLEM = "__problem__"
+FINISH = "__finish__"
+MAX_ATTEMPTS = 3
+REQUESTED_SLOT = "requested_slot"
+ATTEMPTS_SLOT = "form_attempts"
+OUTCOME_SLOT = "form_outcome"
+
+# Slots the forms use besides their required slots; cleared whenever a form ends.
+HELPER_SLOTS = ("when_text", "not_day")
+
+STAFF_BUTTON = {"title": "Tal med en medarbejder", "payload": "/request_human"}
+STOP_BUTTON = {"title": "Stop", "payload": "/stop"}
+
+STOPPED = (
+    "Helt i orden – jeg har stoppet, og der er ikke gemt noget. Skriv bare, hvis der er andet."
+)
+TO_STAFF = "Jeg stopper her, så du kan få hjælp af en medarbejder. Der er ikke gemt noget."
+NOT_UNDERSTOOD = "Det forstod jeg ikke helt."
+OFFER_STAFF = (
+    "Det driller lidt. Du kan prøve igen, stoppe, eller få hjælp af en medarbejder på biblioteket."
+)
+
+_STOP = re.compile(
+    r"^\W*(?:nej,?\s+)?(?:stop(?:p|\s+det|\s+nu)?|glem\s+det|annuller(?:\s+det)?|afbryd"
+    r"|fortryd|drop\s+det|lad\s+v(?:æ|ae)re|jeg\s+vil\s+ikke\s+alligevel|ikke\s+alligevel"
+    r"|nej\s+tak,?\s+alligevel\s+ikke)\W*$",
+    re.IGNORECASE,
+)
+_AFFIRM = re.compile(
+    r"^\W*(?:ja|jo|jep|jeps|ok|okay|yes|gerne|korrekt|det\s+er\s+rigtigt|det\s+passer|fint"
+    r"|book|tilmeld)\b",
+    re.IGNORECASE,
+)
+_DENY = re.compile(r"^\W*(?:nej|nix|nope|ikke\s+rigtigt|forkert|ret)\b", re.IGNORECASE)
+_PAYLOAD = re.compile(r"^/(?P<intent>\w+)(?P<json>\{.*\})?\s*$", re.DOTALL)
+
+
+def latest_text(tracker: Tracker) -> str:
+    return str((tracker.latest_message or {}).get("text") or "").strip()
+
+
+def latest_intent(tracker: Tracker) -> str:
+    return str(((tracker.latest_message or {}).get("intent") or {}).get("name") or "")
+
+
+def payload_value(text: str, key: str) -> str | None:
+    """The value of ``key`` in a button payload like ``/inform{"help_slot":"12"}``."""
+    match = _PAYLOAD.match(text or "")
+    if not match or not match["json"]:
+        return None
+    try:
+        data = json.loads(match["json"])
+    except ValueError:
+        return None
+    value = data.get(key) if isinstance(data, dict) else None
+    return None if value is None else str(value)
+
+
+def is_payload(text: str) -> bool:
+    return bool(_PAYLOAD.match(text or ""))
+
+
+def confident(tracker: Tracker, threshold: float = 0.7) -> bool:
+    intent = (tracker.latest_message or {}).get("intent") or {}
+    return float(intent.get("confidence") or 0.0) >= threshold
+
+
+def wants_stop(text: str, intent: str, confidence: float = 1.0) -> bool:
+    return (intent == "stop" and confidence >= 0.7) or bool(_STOP.match(text or ""))
+
+
+def is_affirm(text: str, intent: str) -> bool:
+    if intent == "affirm":
+        return True
+    return bool(_AFFIRM.match(text or "")) and not _DENY.match(text or "")
+
+
+def is_deny(text: str, intent: str) -> bool:
+    return intent == "deny" or bool(_DENY.match(text or ""))
+
+
+def button(title: str, payload_intent: str, **values: Any) -> dict[str, str]:
+    data = json.dumps({k: str(v) for k, v in values.items()}, ensure_ascii=False)
+    return {"title": title, "payload": f"/{payload_intent}{data if values else ''}"}
+
+
+class ReaskingFormValidationAction(FormValidationAction):
+    """Base of every ``validate_<form>`` action; see the module docstring."""
+
+    # Slots taken from any message of the form when the text contains them.
+    opportunistic_slots: tuple[str, ...] = ()
+    # Shown after NOT_UNDERSTOOD when an answer to this slot could not be read.
+    hints: dict[str, str] = {}
+
+    # --- hooks for subclasses -----------------------------------------------------------
+
+    def corrections(
+        self, text: str, intent: str, tracker: Tracker, dispatcher: CollectingDispatcher
+    ) -> dict[str, Any] | None:
+        """Slot changes when the citizen changes their mind ("nej, en anden dag"), else None."""
+        return None
+
+    # --- the loop -------------------------------------------------------------------------
+
+    def form_slots(self, domain: DomainDict) -> list[str]:
+        return list(self.domain_slots(domain))
+
+    def stop_events(self, domain: DomainDict, outcome: str) -> list[EventType]:
+        slots = [*self.form_slots(domain), *HELPER_SLOTS]
+        return [
+            *(SlotSet(slot, None) for slot in dict.fromkeys(slots)),
+            SlotSet(ATTEMPTS_SLOT, 0),
+            SlotSet(OUTCOME_SLOT, outcome),
+            # Setting requested_slot to None makes Rasa deactivate the form at once.
+            SlotSet(REQUESTED_SLOT, None),
+        ]
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        text = latest_text(tracker)
+        intent = latest_intent(tracker)
+        requested = tracker.get_slot(REQUESTED_SLOT)
+
+        # In the first turn (requested is None) the message is the one that started the form.
+        if requested is not None and wants_stop(text, intent, _confidence(tracker)):
+            dispatcher.utter_message(text=STOPPED)
+            return self.stop_events(domain, "stopped")
+        if requested is not None and intent == "request_human" and confident(tracker):
+            dispatcher.utter_message(text=TO_STAFF)
+            if "utter_request_human" in (domain.get("responses") or {}):
+                dispatcher.utter_message(response="utter_request_human")
+            return self.stop_events(domain, "human")
+
+        changes = self.corrections(text, intent, tracker, dispatcher)
+        if changes is not None:
+            return [SlotSet(k, v) for k, v in changes.items()] + [SlotSet(ATTEMPTS_SLOT, 0)]
+
+        values: dict[str, Any] = {}
+        problem: str | None = None
+        for slot in self.form_slots(domain):
+            if slot != requested and slot not in self.opportunistic_slots:
+                continue
+            if slot != requested and tracker.get_slot(slot) is not None:
+                continue  # already answered; only corrections change it
+            method = getattr(self, f"extract_{slot}", None)
+            if method is None:
+                continue
+            found = dict(await _maybe_await(method(dispatcher, tracker, domain)) or {})
+            if FINISH in found:
+                return self.stop_events(domain, str(found[FINISH]))
+            if slot == requested:
+                problem = found.pop(PROBLEM, None) or problem
+            else:
+                found.pop(PROBLEM, None)
+            values.update(found)
+            # Later extract methods see what earlier ones found.
+            tracker.slots.update(found)
+
+        attempts = 0
+        if requested and (problem or not values):
+            attempts = int(tracker.get_slot(ATTEMPTS_SLOT) or 0) + 1
+            message = problem or " ".join(filter(None, [NOT_UNDERSTOOD, self.hints.get(requested)]))
+            if attempts >= MAX_ATTEMPTS:
+                dispatcher.utter_message(
+                    text=f"{message}\n\n{OFFER_STAFF}", buttons=[STAFF_BUTTON, STOP_BUTTON]
+                )
+            else:
+                dispatcher.utter_message(text=message)
+        return [SlotSet(k, v) for k, v in values.items()] + [SlotSet(ATTEMPTS_SLOT, attempts)]
+
+
+def _confidence(tracker: Tracker) -> float:
+    intent = (tracker.latest_message or {}).get("intent") or {}
+    return float(intent.get("confidence") or 0.0)
+
+
+async def _maybe_await(value: Any) -> Any:
+    if hasattr(value, "__await__"):
+        return await value
+    return value
+
+
+# --- free-text readers shared by the forms -------------------------------------------------
+
+_EMAIL = re.compile(r"[^\s,;:<>()\[\]]+@[^\s,;:<>()\[\]]+")
+_PHONE = re.compile(r"(?:\+|00)?\d[\d \-./()]{6,}\d")
+_NAME_PREFIX = re.compile(
+    r"^\s*(?:(?:ja,?\s+)?(?:jeg\s+hedder|mit\s+navn\s+er|navnet\s+er|navn\s*:|det\s+er))\s+",
+    re.IGNORECASE,
+)
+_NOT_NAMES = frozenset(
+    {"ja", "nej", "ok", "okay", "hej", "tak", "jo", "hvad", "hvorfor", "hvem", "nix", "godt",
+     "fint", "måske", "ved ikke", "ja tak", "nej tak", "hallo"}
+)  # fmt: skip
+_REFERENCE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z0-9]{3})[ \-_.]?([A-Za-z0-9]{3})(?![A-Za-z0-9])")
+MAX_NAME_WORDS = 6
+
+
+def find_contact(text: str) -> str | None:
+    """The first valid e-mail or Danish phone number in the text, normalised."""
+    for match in _EMAIL.finditer(text or ""):
+        email = normalize_email(match.group().strip(".,!"))
+        if email:
+            return email
+    for match in _PHONE.finditer(text or ""):
+        phone = normalize_phone(match.group().strip())
+        if phone:
+            return phone
+    return None
+
+
+def contact_answer(text: str, slot: str) -> dict[str, Any]:
+    found = find_contact(text)
+    if found:
+        return {slot: found}
+    return {PROBLEM: contact_problem(text) or CONTACT_INVALID}
+
+
+def _without_contact(text: str) -> str:
+    text = _EMAIL.sub(" ", text)
+    return _PHONE.sub(" ", text)
+
+
+def name_answer(text: str, slot: str = "citizen_name") -> dict[str, Any]:
+    """The citizen's name from an answer to "Hvad er dit navn?" (contact details removed)."""
+    if "?" in text or is_payload(text):
+        return {PROBLEM: NAME_MISSING}
+    candidate = _NAME_PREFIX.sub("", _without_contact(text)).strip(" ,;:!")
+    not_a_name = candidate.casefold() in _NOT_NAMES or len(candidate.split()) > MAX_NAME_WORDS
+    if not_a_name and len(candidate) <= 100:  # a too long name gets its own explanation
+        return {PROBLEM: NAME_MISSING}
+    problem = name_problem(candidate)
+    if problem:
+        return {PROBLEM: problem}
+    return {slot: normalize_name(candidate)}
+
+
+def find_reference(text: str, *, whole_answer: bool = True) -> str | None:
+    """A booking/enrolment reference ("ABC-234") in the text.
+
+    Six letters inside a sentence are usually a word ("afbryd"), so within a sentence the
+    candidate must contain a digit, a separator or be written in capitals; a message that is
+    nothing but the six characters counts when ``whole_answer`` is set.
+    """
+    stripped = (text or "").strip(" .,!")
+    for match in _REFERENCE.finditer(text or ""):
+        raw = match.group()
+        reference = normalize_reference(raw)
+        if reference is None:
+            continue
+        if (
+            any(c.isdigit() for c in raw)
+            or any(c in "-_." for c in raw)
+            or raw.isupper()
+            or (whole_answer and stripped == raw)
+        ):
+            return reference
+    return None
+
+
+# --- the action that runs after every form -------------------------------------------------
+
+
+def last_form_name(tracker: Tracker) -> str | None:
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "active_loop" and event.get("name"):
+            return str(event["name"])
+    return None
+
+
+class ActionFinishForm(Action):
+    """Runs when a form ends (done, stopped, handed to staff): clears the form slots so that
+    a second booking in the same chat starts afresh, and keeps the chat's topic."""
+
+    def name(self) -> str:
+        return "action_finish_form"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        form = last_form_name(tracker)
+        forms = domain.get("forms") or {}
+        slots: list[str] = []
+        for name, spec in forms.items():
+            if form is None or name == form:
+                slots.extend((spec or {}).get("required_slots") or [])
+        slots.extend(HELPER_SLOTS)
+        events: list[EventType] = [SlotSet(slot, None) for slot in dict.fromkeys(slots)]
+        events += [SlotSet(ATTEMPTS_SLOT, 0), SlotSet(OUTCOME_SLOT, None)]
+        if form in FORM_TOPICS and tracker.get_slot(OUTCOME_SLOT) != "human":
+            events.append(SlotSet("topic", FORM_TOPICS[form]))
+        elif tracker.get_slot(OUTCOME_SLOT) == "human":
+            events.append(SlotSet("topic", "staff"))
+        return events
+
+
+# --- questions asked by several forms ------------------------------------------------------
+
+ASK_NAME = "Hvad er dit navn? (Kun for- og efternavn – jeg skal ikke bruge dit CPR-nummer.)"
+ASK_CONTACT = "Hvilket telefonnummer (8 cifre) eller hvilken e-mail kan vi kontakte dig på?"
+ASK_LOOKUP_CONTACT = (
+    "Hvilket telefonnummer eller hvilken e-mail brugte du, da du bookede eller tilmeldte dig?"
+)
+ASK_REFERENCE = {
+    "cancel_booking_form": "Hvad er dit bookingnummer? Det ser sådan ud: ABC-234.",
+    "move_booking_form": "Hvad er bookingnummeret på den tid, du vil flytte? Fx ABC-234.",
+    "cancel_enrolment_form": "Hvad er dit tilmeldingsnummer? Det ser sådan ud: ABC-234.",
+}
+
+
+class _AskText(Action):
+    slot = ""
+    text = ""
+
+    def name(self) -> str:
+        return f"action_ask_{self.slot}"
+
+    def question(self, tracker: Tracker) -> str:
+        return self.text
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        dispatcher.utter_message(text=self.question(tracker), buttons=[STOP_BUTTON])
+        return []
+
+
+class ActionAskCitizenName(_AskText):
+    slot, text = "citizen_name", ASK_NAME
+
+
+class ActionAskCitizenContact(_AskText):
+    slot, text = "citizen_contact", ASK_CONTACT
+
+
+class ActionAskLookupContact(_AskText):
+    slot, text = "lookup_contact", ASK_LOOKUP_CONTACT
+
+
+class ActionAskLookupReference(_AskText):
+    slot = "lookup_reference"
+
+    def question(self, tracker: Tracker) -> str:
+        form = (tracker.active_loop or {}).get("name") or ""
+        return ASK_REFERENCE.get(form, ASK_REFERENCE["cancel_booking_form"])

@@ -1,0 +1,406 @@
+"""The IT help booking actions and form validators, run in-process on a temp SQLite database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from actions.booking import (
+    ActionAskBookingConfirmed,
+    ActionAskBranch,
+    ActionAskHelpSlot,
+    ValidateBookingForm,
+    ValidateCancelBookingForm,
+    ValidateMoveBookingForm,
+    ValidateMyBookingsForm,
+)
+from actions.forms import ActionFinishForm, find_reference
+from bot.booking import book_slot, free_slots
+from bot.datetime_da import MONTH_NAMES, parse_when
+from bot.db import session_scope
+from bot.models import BOOKING_BOOKED, BOOKING_CANCELLED, Booking, local_now
+from bot.validation import CONTACT_INVALID, NAME_BAD_CHARS, NAME_MISSING, NAME_TOO_LONG
+from tests.action_support import (
+    REFERENCE,
+    load_tracker,
+    next_weekday,
+    run_action,
+    seed_branches,
+)
+from tests.fixtures_db import add_slot
+
+
+@pytest.fixture
+def db(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("BORGER_DATABASE_URL", sqlite_url)
+    seed_branches(sqlite_url)
+    yield sqlite_url
+
+
+def booking_count(url: str, status: str | None = None) -> int:
+    with session_scope(url) as session:
+        stmt = select(func.count(Booking.id))
+        if status:
+            stmt = stmt.where(Booking.status == status)
+        return int(session.scalar(stmt) or 0)
+
+
+def make_booking(url: str, slot_id: int, contact: str = "22334455") -> str:
+    with session_scope(url) as session:
+        return book_slot(session, slot_id, "Karen Jensen", contact, "mitid").reference
+
+
+def date_words(moment: datetime) -> str:
+    return f"d. {moment.day}. {MONTH_NAMES[moment.month - 1]}"
+
+
+# --- starting the form ----------------------------------------------------------------------
+
+
+def test_first_message_fills_topic_and_wanted_day(db: str) -> None:
+    result = run_action(ValidateBookingForm(), load_tracker("booking_start"))
+    assert result.slots["help_topic"] == "mitid"
+    assert result.slots["when_text"] == "Jeg vil gerne have hjælp til MitID på torsdag"
+    assert result.slots["form_attempts"] == 0
+    assert result.messages == []  # nothing to complain about
+
+
+@pytest.mark.parametrize(
+    ("text", "branch"),
+    [
+        ("Strandby", "strandby"),
+        ("på Strandby Bibliotek", "strandby"),
+        ("hovedbiblioteket tak", "hovedbiblioteket"),
+        ("Bibliotek Nord", "nord"),
+        ('/inform{"branch":"nord"}', "nord"),
+    ],
+)
+def test_branch_from_text_or_button(db: str, text: str, branch: str) -> None:
+    result = run_action(ValidateBookingForm(), load_tracker("booking_branch", text=text))
+    assert result.slots["branch"] == branch
+    assert result.slots["form_attempts"] == 0
+
+
+def test_branch_question_offers_the_three_branches_as_buttons(db: str) -> None:
+    result = run_action(ActionAskBranch(), load_tracker("booking_branch"))
+    assert [b["payload"] for b in result.buttons] == [
+        '/inform{"branch": "hovedbiblioteket"}',
+        '/inform{"branch": "nord"}',
+        '/inform{"branch": "strandby"}',
+    ]
+
+
+@pytest.mark.parametrize("text", ["Månebyen", "<script>alert(1)</script>", "' OR 1=1 --"])
+def test_unknown_branch_is_explained_and_counted(db: str, text: str) -> None:
+    result = run_action(ValidateBookingForm(), load_tracker("booking_branch", text=text))
+    assert "branch" not in result.slots
+    assert result.slots["form_attempts"] == 1
+    assert "afdeling" in result.text
+
+
+def test_third_failed_try_offers_staff_help(db: str) -> None:
+    tracker = load_tracker("booking_branch", text="Månebyen", form_attempts=2)
+    result = run_action(ValidateBookingForm(), tracker)
+    assert result.slots["form_attempts"] == 3
+    assert "/request_human" in [b["payload"] for b in result.buttons]
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ('/inform{"help_topic":"digital_post"}', "digital_post"),
+        ("det er min ipad", "tablet_phone"),
+        ("noget med borger.dk", "borger_dk"),
+        ("min printer driller", "andet"),
+    ],
+)
+def test_help_topic(db: str, text: str, topic: str) -> None:
+    tracker = load_tracker("booking_branch", text=text, branch="nord", help_topic=None)
+    tracker.slots["requested_slot"] = "help_topic"
+    assert run_action(ValidateBookingForm(), tracker).slots["help_topic"] == topic
+
+
+# --- the time slot --------------------------------------------------------------------------
+
+
+def test_slot_question_filters_by_the_wanted_day(db: str) -> None:
+    wanted = next_weekday(3, 10)  # a Thursday
+    other = next_weekday(4, 10)
+    add_slot(db, other)
+    thursday_slots = [add_slot(db, wanted + timedelta(minutes=30 * i)) for i in range(3)]
+    tracker = load_tracker("booking_help_slot", when_text=f"på torsdag {date_words(wanted)}")
+    result = run_action(ActionAskHelpSlot(), tracker)
+    payloads = [b["payload"] for b in result.buttons]
+    assert payloads == [f'/inform{{"help_slot": "{i}"}}' for i in thursday_slots]
+    assert "torsdag" in result.text
+
+
+def test_slot_question_says_so_when_nothing_matches_and_offers_nearest(db: str) -> None:
+    friday = next_weekday(4, 10)
+    slot_id = add_slot(db, friday)
+    thursday = next_weekday(3, 10, weeks=1)
+    tracker = load_tracker("booking_help_slot", when_text=f"{date_words(thursday)} kl. 14")
+    result = run_action(ActionAskHelpSlot(), tracker)
+    assert "ingen ledige tider" in result.text
+    assert [b["payload"] for b in result.buttons] == [f'/inform{{"help_slot": "{slot_id}"}}']
+
+
+def test_danish_time_words_narrow_the_offer(db: str) -> None:
+    now = local_now()
+    query = parse_when("på torsdag", now)
+    assert query is not None
+    result = run_action(ValidateBookingForm(), load_tracker("booking_help_slot"))
+    assert result.slots == {"when_text": "på torsdag", "not_day": None, "form_attempts": 0}
+
+
+def test_choosing_a_free_slot(db: str) -> None:
+    slot_id = add_slot(db, next_weekday(3, 10))
+    text = f'/inform{{"help_slot":"{slot_id}"}}'
+    result = run_action(ValidateBookingForm(), load_tracker("booking_help_slot", text=text))
+    assert result.slots["help_slot"] == str(slot_id)
+
+
+@pytest.mark.parametrize("case", ["taken", "past", "unknown"])
+def test_slot_that_cannot_be_booked_is_explained(db: str, case: str) -> None:
+    if case == "taken":
+        slot_id = add_slot(db, next_weekday(3, 10))
+        make_booking(db, slot_id, "99887766")
+        words = "booket af en anden"
+    elif case == "past":
+        slot_id = add_slot(db, local_now() - timedelta(days=1))
+        words = "passeret"
+    else:
+        slot_id, words = 999999, "findes ikke"
+    text = f'/inform{{"help_slot":"{slot_id}"}}'
+    result = run_action(ValidateBookingForm(), load_tracker("booking_help_slot", text=text))
+    assert "help_slot" not in result.slots
+    assert words in result.text
+    assert result.slots["form_attempts"] == 1
+
+
+# --- name and contact -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "problem"),
+    [
+        ("Karen Jensen", "Karen Jensen", None),
+        ("jeg hedder  Bent   Nielsen", "Bent Nielsen", None),
+        ("Jørgen D’Angelo-Sørensen", "Jørgen D’Angelo-Sørensen", None),
+        ("x" * 500, None, NAME_TOO_LONG),
+        ("<b>Karen</b>", None, NAME_BAD_CHARS),
+        ("Robert'); DROP TABLE bookings;--", None, NAME_BAD_CHARS),
+        ("ja", None, NAME_MISSING),
+        ("hvorfor skal I vide det?", None, NAME_MISSING),
+    ],
+)
+def test_name(db: str, text: str, name: str | None, problem: str | None) -> None:
+    result = run_action(ValidateBookingForm(), load_tracker("booking_name", text=text))
+    assert result.slots.get("citizen_name") == name
+    if problem:
+        assert problem in result.text
+        assert result.slots["form_attempts"] == 1
+    assert "CPR" not in result.text or problem is None
+
+
+def test_name_and_phone_in_one_answer(db: str) -> None:
+    result = run_action(
+        ValidateBookingForm(), load_tracker("booking_name", text="Karen Jensen, 22 33 44 55")
+    )
+    assert result.slots["citizen_name"] == "Karen Jensen"
+    assert result.slots["citizen_contact"] == "22334455"
+
+
+@pytest.mark.parametrize(
+    ("text", "contact"),
+    [
+        ("22 33 44 55", "22334455"),
+        ("+45 22-33-44-55", "22334455"),
+        ("min mail er Karen@Example.DK", "Karen@example.dk"),
+        ("1234", None),
+        ("karen@", None),
+        ("<img src=x onerror=alert(1)>", None),
+    ],
+)
+def test_contact(db: str, text: str, contact: str | None) -> None:
+    result = run_action(ValidateBookingForm(), load_tracker("booking_contact", text=text))
+    assert result.slots.get("citizen_contact") == contact
+    if contact is None:
+        assert CONTACT_INVALID in result.text
+
+
+# --- confirmation and writing ---------------------------------------------------------------
+
+
+def test_summary_before_anything_is_written(db: str) -> None:
+    slot_id = add_slot(db, next_weekday(3, 10))
+    tracker = load_tracker("booking_confirm", text="22334455", intent="inform", help_slot=slot_id)
+    result = run_action(ActionAskBookingConfirmed(), tracker)
+    assert "Karen Jensen" in result.text and "22 33 44 55" in result.text
+    assert [b["title"] for b in result.buttons] == ["Ja, book tiden", "Nej, ret noget"]
+    assert booking_count(db) == 0
+
+
+def test_confirmed_booking_is_written_with_a_reference(db: str) -> None:
+    slot_id = add_slot(db, next_weekday(3, 10))
+    result = run_action(ValidateBookingForm(), load_tracker("booking_confirm", help_slot=slot_id))
+    assert REFERENCE.search(result.text)
+    assert result.slots["form_outcome"] == "done"
+    assert result.slots["requested_slot"] is None
+    assert booking_count(db, BOOKING_BOOKED) == 1
+
+
+def test_slot_taken_between_offer_and_confirmation(db: str) -> None:
+    slot_id = add_slot(db, next_weekday(3, 10))
+    make_booking(db, slot_id, "99887766")  # someone else was faster
+    result = run_action(ValidateBookingForm(), load_tracker("booking_confirm", help_slot=slot_id))
+    assert result.slots["help_slot"] is None
+    assert "booket af en anden" in result.text
+    assert booking_count(db) == 1  # only the other citizen's
+
+
+@pytest.mark.parametrize("text", ["/deny", "nej"])
+def test_no_at_confirmation_asks_what_to_change(db: str, text: str) -> None:
+    slot_id = add_slot(db, next_weekday(3, 10))
+    tracker = load_tracker("booking_confirm", text=text, intent="deny", help_slot=slot_id)
+    result = run_action(ValidateBookingForm(), tracker)
+    assert result.slots["booking_confirmed"] is None
+    ask = run_action(ActionAskBookingConfirmed(), tracker)
+    assert "rette" in ask.text
+    assert booking_count(db) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "cleared"),
+    [
+        ("nej, en anden dag", "help_slot"),
+        ("ret tidspunkt", "help_slot"),
+        ("ret navn", "citizen_name"),
+        ("ret telefon eller e-mail", "citizen_contact"),
+        ("nej, hellere på Strandby", "help_slot"),
+    ],
+)
+def test_changing_ones_mind(db: str, text: str, cleared: str) -> None:
+    slot_id = add_slot(db, next_weekday(3, 10))
+    tracker = load_tracker("booking_confirm", text=text, intent="inform", help_slot=slot_id)
+    result = run_action(ValidateBookingForm(), tracker)
+    assert result.slots[cleared] is None
+    assert result.slots["booking_confirmed"] is None
+    if text == "nej, en anden dag":
+        assert result.slots["not_day"] == next_weekday(3, 10).date().isoformat()
+    assert booking_count(db) == 0
+
+
+def test_other_day_is_left_out_of_the_next_offer(db: str) -> None:
+    first = add_slot(db, next_weekday(3, 10))
+    later = add_slot(db, next_weekday(4, 10))
+    tracker = load_tracker(
+        "booking_help_slot", not_day=next_weekday(3, 10).date().isoformat()
+    )
+    payloads = [b["payload"] for b in run_action(ActionAskHelpSlot(), tracker).buttons]
+    assert f'/inform{{"help_slot": "{later}"}}' in payloads
+    assert f'/inform{{"help_slot": "{first}"}}' not in payloads
+
+
+@pytest.mark.parametrize("fixture", ["booking_branch", "booking_name", "booking_confirm"])
+@pytest.mark.parametrize(("text", "intent"), [("stop", "stop"), ("glem det", "inform"),
+                                              ("annuller", "cancel_booking")])
+def test_stop_mid_form_writes_nothing(db: str, fixture: str, text: str, intent: str) -> None:
+    result = run_action(ValidateBookingForm(), load_tracker(fixture, text=text, intent=intent))
+    assert result.slots["form_outcome"] == "stopped"
+    assert result.slots["requested_slot"] is None
+    assert "ikke gemt" in result.text
+    assert booking_count(db) == 0
+
+
+def test_asking_for_a_person_mid_form(db: str) -> None:
+    tracker = load_tracker("booking_name", text="jeg vil tale med en medarbejder",
+                           intent="request_human")
+    result = run_action(ValidateBookingForm(), tracker)
+    assert result.slots["form_outcome"] == "human"
+    assert "medarbejder" in result.text
+
+
+def test_finish_clears_the_form(db: str) -> None:
+    tracker = load_tracker("booking_confirm", help_slot="1", form_outcome="done")
+    result = run_action(ActionFinishForm(), tracker)
+    assert result.slots["help_slot"] is None and result.slots["citizen_name"] is None
+    assert result.slots["topic"] == "it_help"
+
+
+# --- cancel, move, my bookings --------------------------------------------------------------
+
+
+def test_cancel_frees_the_slot(db: str) -> None:
+    slot_id = add_slot(db, next_weekday(3, 10))
+    reference = make_booking(db, slot_id)
+    tracker = load_tracker("cancel_booking_contact", lookup_reference=reference)
+    result = run_action(ValidateCancelBookingForm(), tracker)
+    assert "aflyst" in result.text
+    assert result.slots["form_outcome"] == "done"
+    assert booking_count(db, BOOKING_CANCELLED) == 1
+    with session_scope(db) as session:
+        assert slot_id in [s.id for s in free_slots(session, limit=None)]
+
+
+@pytest.mark.parametrize(
+    ("reference", "contact"),
+    [("ZZZ-999", "22334455"), (None, "99999999"), (None, "nobody@example.dk")],
+)
+def test_unknown_reference_or_wrong_contact(db: str, reference: str | None, contact: str) -> None:
+    slot_id = add_slot(db, next_weekday(3, 10))
+    real = make_booking(db, slot_id)
+    tracker = load_tracker(
+        "cancel_booking_contact", text=contact, lookup_reference=reference or real
+    )
+    result = run_action(ValidateCancelBookingForm(), tracker)
+    assert "Vi kunne ikke finde en booking" in result.text
+    assert result.slots["lookup_reference"] is None
+    assert result.slots["form_attempts"] == 1
+    assert booking_count(db, BOOKING_BOOKED) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "reference"),
+    [("ABC-234", "ABC-234"), ("abc 234", "ABC-234"), ("mit nummer er KTR7PQ", "KTR-7PQ"),
+     ("afbryd", None), ("hej med dig", None), ("'; DROP TABLE bookings; --", None)],
+)
+def test_reference_reading(db: str, text: str, reference: str | None) -> None:
+    result = run_action(ValidateCancelBookingForm(), load_tracker("cancel_booking_reference",
+                                                                  text=text, intent="inform"))
+    if text == "afbryd":
+        assert result.slots["form_outcome"] == "stopped"
+        return
+    assert result.slots.get("lookup_reference") == reference
+    if reference is None:
+        assert "bookingnummer" in result.text
+
+
+def test_find_reference_needs_a_hint_inside_a_sentence() -> None:
+    assert find_reference("jeg vil afbryd nu", whole_answer=True) is None
+    assert find_reference("bookingnummer KTR-7PQ tak") == "KTR-7PQ"
+
+
+def test_move_booking(db: str) -> None:
+    old_slot = add_slot(db, next_weekday(3, 10))
+    new_slot = add_slot(db, next_weekday(3, 11))
+    reference = make_booking(db, old_slot)
+    tracker = load_tracker("move_booking_confirm", lookup_reference=reference, help_slot=new_slot)
+    result = run_action(ValidateMoveBookingForm(), tracker)
+    assert "flyttet" in result.text
+    new_reference = REFERENCE.findall(result.text)[-1]
+    assert new_reference != reference
+    assert booking_count(db, BOOKING_BOOKED) == 1
+    assert booking_count(db, BOOKING_CANCELLED) == 1
+
+
+def test_my_bookings_lists_upcoming_bookings(db: str) -> None:
+    reference = make_booking(db, add_slot(db, next_weekday(3, 10)))
+    result = run_action(ValidateMyBookingsForm(), load_tracker("my_bookings_contact"))
+    assert reference in result.text
+    other = run_action(ValidateMyBookingsForm(), load_tracker("my_bookings_contact",
+                                                             text="99999999"))
+    assert "ikke finde" in other.text
