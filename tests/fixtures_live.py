@@ -6,7 +6,7 @@ own SQLite databases in a temp dir. Needs the trained model (`make test` trains 
 
 from __future__ import annotations
 
-import os
+import contextlib
 import secrets
 import socket
 from collections.abc import Iterator
@@ -53,11 +53,11 @@ class LiveAssistant:
         return "\n".join(p.read_text(errors="replace")[-3000:] for p in self.log_dir.glob("*.log"))
 
 
-@pytest.fixture(scope="session")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAssistant]:
+@contextlib.contextmanager
+def running_assistant(var_dir: Path, **env: str) -> Iterator[LiveAssistant]:
+    """Start the three processes with these environment overrides; stop them afterwards."""
     if not get_settings().model_path.exists():
         pytest.fail("No trained model: run 'make train' (make test does it first).")
-    var_dir = tmp_path_factory.mktemp("live-var")
     overrides = {
         "BORGER_VAR_DIR": str(var_dir),
         "BORGER_GATEWAY_PORT": str(free_port()),
@@ -65,24 +65,27 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAssistant]:
         "BORGER_ACTIONS_PORT": str(free_port()),
         "BORGER_RASA_TOKEN": secrets.token_hex(16),
         "BORGER_DATABASE_URL": f"sqlite:///{var_dir / 'app.db'}",
+        **env,
     }
-    previous = {key: os.environ.get(key) for key in overrides}
-    os.environ.update(overrides)
-    settings = get_settings()
-    prepare_database(settings)
-    stack = Stack(settings, log_dir=var_dir / "logs")
-    assistant = LiveAssistant(stack, settings, var_dir / "logs")
-    try:
-        stack.start()
-        stack.wait_healthy(timeout=300)
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in overrides.items():
+            patch.setenv(key, value)
+        settings = get_settings()
+        prepare_database(settings)
+        stack = Stack(settings, log_dir=var_dir / "logs")
+        assistant = LiveAssistant(stack, settings, var_dir / "logs")
+        try:
+            stack.start()
+            stack.wait_healthy(timeout=300)
+            yield assistant
+        except Exception:
+            print(assistant.logs())
+            raise
+        finally:
+            stack.stop()
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAssistant]:
+    with running_assistant(tmp_path_factory.mktemp("live-var")) as assistant:
         yield assistant
-    except Exception:
-        print(assistant.logs())
-        raise
-    finally:
-        stack.stop()
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import secrets
 import subprocess
 import time
 import uuid
@@ -20,9 +19,9 @@ import pytest
 import redis
 import websockets
 
-from bot.config import PROJECT_ROOT, get_settings
-from bot.runner import Stack, endpoints_config, prepare_database
-from tests.fixtures_live import LiveAssistant, free_port
+from bot.config import PROJECT_ROOT
+from bot.runner import endpoints_config
+from tests.fixtures_live import LiveAssistant, free_port, running_assistant
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres]
 
@@ -31,32 +30,13 @@ pytestmark = [pytest.mark.live, pytest.mark.postgres]
 def production(
     postgres_server, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveAssistant]:
-    var_dir = tmp_path_factory.mktemp("prod-var")
-    with pytest.MonkeyPatch.context() as env:
-        for key, value in {
-            "BORGER_VAR_DIR": str(var_dir),
-            "BORGER_DATABASE_URL": postgres_server.create_database("prod_app"),
-            "BORGER_TRACKER_DATABASE_URL": postgres_server.create_database("prod_tracker"),
-            "BORGER_REDIS_URL": redis_url,
-            "BORGER_GATEWAY_PORT": str(free_port()),
-            "BORGER_RASA_PORT": str(free_port()),
-            "BORGER_ACTIONS_PORT": str(free_port()),
-            "BORGER_RASA_TOKEN": secrets.token_hex(16),
-        }.items():
-            env.setenv(key, value)
-        settings = get_settings()
-        prepare_database(settings)
-        stack = Stack(settings, log_dir=var_dir / "logs")
-        assistant = LiveAssistant(stack, settings, var_dir / "logs")
-        try:
-            stack.start()
-            stack.wait_healthy(timeout=300)
-            yield assistant
-        except Exception:
-            print(assistant.logs())
-            raise
-        finally:
-            stack.stop()
+    with running_assistant(
+        tmp_path_factory.mktemp("prod-var"),
+        BORGER_DATABASE_URL=postgres_server.create_database("prod_app"),
+        BORGER_TRACKER_DATABASE_URL=postgres_server.create_database("prod_tracker"),
+        BORGER_REDIS_URL=redis_url,
+    ) as assistant:
+        yield assistant
 
 
 def test_endpoints_use_postgres_trackers_and_redis_locks(production: LiveAssistant) -> None:
