@@ -93,20 +93,18 @@ CORS_PATH_PREFIXES = (
 
 
 def allowed_origins(settings: Settings) -> list[str]:
-    """BORGER_ALLOWED_ORIGINS (comma/space separated, or "*"); default: the gateway's own."""
+    """The gateway's own origins (the demo page) plus BORGER_ALLOWED_ORIGINS.
+
+    BORGER_ALLOWED_ORIGINS lists the library websites that embed the widget, separated by
+    commas or spaces, e.g. "https://kildeby-bib.dk https://www.kildeby-bib.dk"; "*" allows
+    any origin (the API has no cookies, but the allow-list keeps the chat on known sites).
+    """
     raw = os.environ.get("BORGER_ALLOWED_ORIGINS", "").replace(",", " ").split()
-    if raw:
-        return ["*"] if "*" in raw else [origin.rstrip("/") for origin in raw]
+    if "*" in raw:
+        return ["*"]
     port = settings.gateway_port
-    return list(
-        dict.fromkeys(
-            [
-                f"http://{settings.host}:{port}",
-                f"http://127.0.0.1:{port}",
-                f"http://localhost:{port}",
-            ]
-        )
-    )
+    own = [f"http://{settings.host}:{port}", f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
+    return list(dict.fromkeys(own + [origin.rstrip("/") for origin in raw]))
 
 
 class CitizenCORSMiddleware:
