@@ -40,6 +40,12 @@ def add_message(
     """Append a message; the caller's transaction commits it before anything is delivered."""
     if sender not in SENDERS:
         raise ValueError(f"unknown sender {sender!r}")
+    # Lock the conversation row first: staff and citizen may write at the same moment (and on
+    # several gateway instances), and max(seq) + 1 is only safe while nobody else appends.
+    # SQLite already serialises writers (BEGIN IMMEDIATE, see bot/db.py).
+    conversation = session.execute(
+        select(Conversation).where(Conversation.id == conversation_id).with_for_update()
+    ).scalar_one_or_none()
     next_seq = (
         session.execute(
             select(func.coalesce(func.max(ChatMessage.seq), 0)).where(
@@ -52,7 +58,6 @@ def add_message(
         conversation_id=conversation_id, seq=next_seq, sender=sender, text=text, payload=payload
     )
     session.add(message)
-    conversation = session.get(Conversation, conversation_id)
     if conversation is not None:
         conversation.updated_at = datetime.utcnow()
     session.flush()
