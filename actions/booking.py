@@ -8,6 +8,7 @@ confirmed, and the service's savepoints make every write all-or-nothing.
 from __future__ import annotations
 
 import re
+from abc import abstractmethod
 from datetime import date, datetime
 from typing import Any
 
@@ -535,10 +536,11 @@ class _LookupForm(ReaskingFormValidationAction):
             return self.with_both(reference, found["lookup_contact"], dispatcher, tracker)
         return found
 
+    @abstractmethod
     def with_both(
         self, reference: str, contact: str, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
-        raise NotImplementedError
+        """Act once both the reference and the contact are known."""
 
 
 class ValidateCancelBookingForm(_LookupForm):

@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import json
 import re
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
@@ -53,6 +54,8 @@ MAX_ATTEMPTS = 3
 REQUESTED_SLOT = "requested_slot"
 ATTEMPTS_SLOT = "form_attempts"
 OUTCOME_SLOT = "form_outcome"
+# The staff handoff (actions/handoff.py), run after a form the citizen left to ask for a person.
+HANDOFF_ACTION = "action_handoff"
 
 # Slots the forms use besides their required slots; cleared whenever a form ends.
 HELPER_SLOTS = ("when_text", "not_day")
@@ -84,6 +87,13 @@ _DENY = re.compile(r"^\W*(?:nej|nix|nope|ikke\s+rigtigt|forkert|ret)\b", re.IGNO
 _PAYLOAD = re.compile(r"^/(?P<intent>\w+)(?P<json>\{.*\})?\s*$", re.DOTALL)
 
 
+def domain_actions(domain: DomainDict) -> set[str]:
+    names = set()
+    for entry in domain.get("actions") or []:
+        names.add(entry if isinstance(entry, str) else next(iter(entry), ""))
+    return names
+
+
 def latest_text(tracker: Tracker) -> str:
     return str((tracker.latest_message or {}).get("text") or "").strip()
 
@@ -109,13 +119,28 @@ def is_payload(text: str) -> bool:
     return bool(_PAYLOAD.match(text or ""))
 
 
-def confident(tracker: Tracker, threshold: float = 0.7) -> bool:
-    intent = (tracker.latest_message or {}).get("intent") or {}
-    return float(intent.get("confidence") or 0.0) >= threshold
+# The NLU's "stop" only counts with one of these words in the message: a name such as
+# "Robert'); DROP TABLE ..." must be re-asked, not taken as "drop det".
+_STOP_WORD = re.compile(
+    r"\b(?:stop\w*|glem|annuller\w*|afbryd\w*|fortryd\w*|fortrudt|drop\s+det|lad\s+v(?:æ|ae)re"
+    r"|alligevel|afslut\w*|gider\s+ikke|ikke\s+mere|stands)\b",
+    re.IGNORECASE,
+)
+_HUMAN_WORD = re.compile(
+    r"medarbejder|menneske|person|personale|bibliotekar|ringe|tale\s+med|snakke\s+med", re.I
+)
 
 
 def wants_stop(text: str, intent: str, confidence: float = 1.0) -> bool:
-    return (intent == "stop" and confidence >= 0.7) or bool(_STOP.match(text or ""))
+    if _STOP.match(text or ""):
+        return True
+    return intent == "stop" and confidence >= 0.6 and bool(_STOP_WORD.search(text or ""))
+
+
+def wants_human(text: str, intent: str, confidence: float = 1.0) -> bool:
+    if text.strip() == "/request_human":
+        return True
+    return intent == "request_human" and confidence >= 0.6 and bool(_HUMAN_WORD.search(text))
 
 
 def is_affirm(text: str, intent: str) -> bool:
@@ -140,6 +165,10 @@ class ReaskingFormValidationAction(FormValidationAction):
     opportunistic_slots: tuple[str, ...] = ()
     # Shown after NOT_UNDERSTOOD when an answer to this slot could not be read.
     hints: dict[str, str] = {}
+
+    @abstractmethod
+    def name(self) -> str:
+        """``validate_<form name>``. Abstract, so that rasa-sdk does not register the base."""
 
     # --- hooks for subclasses -----------------------------------------------------------
 
@@ -175,9 +204,11 @@ class ReaskingFormValidationAction(FormValidationAction):
         if requested is not None and wants_stop(text, intent, _confidence(tracker)):
             dispatcher.utter_message(text=STOPPED)
             return self.stop_events(domain, "stopped")
-        if requested is not None and intent == "request_human" and confident(tracker):
+        if requested is not None and wants_human(text, intent, _confidence(tracker)):
             dispatcher.utter_message(text=TO_STAFF)
-            if "utter_request_human" in (domain.get("responses") or {}):
+            # With a handoff action, action_finish_form runs it next; else the plain answer.
+            no_handoff = HANDOFF_ACTION not in domain_actions(domain)
+            if no_handoff and "utter_request_human" in (domain.get("responses") or {}):
                 dispatcher.utter_message(response="utter_request_human")
             return self.stop_events(domain, "human")
 
@@ -337,10 +368,12 @@ class ActionFinishForm(Action):
         slots.extend(HELPER_SLOTS)
         events: list[EventType] = [SlotSet(slot, None) for slot in dict.fromkeys(slots)]
         events += [SlotSet(ATTEMPTS_SLOT, 0), SlotSet(OUTCOME_SLOT, None)]
-        if form in FORM_TOPICS and tracker.get_slot(OUTCOME_SLOT) != "human":
-            events.append(SlotSet("topic", FORM_TOPICS[form]))
-        elif tracker.get_slot(OUTCOME_SLOT) == "human":
+        if tracker.get_slot(OUTCOME_SLOT) == "human":
             events.append(SlotSet("topic", "staff"))
+            if HANDOFF_ACTION in domain_actions(domain):
+                events.append(FollowupAction(HANDOFF_ACTION))
+        elif form in FORM_TOPICS:
+            events.append(SlotSet("topic", FORM_TOPICS[form]))
         return events
 
 
@@ -358,15 +391,15 @@ ASK_REFERENCE = {
 }
 
 
-class _AskText(Action):
+class _AskText(Action, ABC):
     slot = ""
-    text = ""
 
     def name(self) -> str:
         return f"action_ask_{self.slot}"
 
+    @abstractmethod
     def question(self, tracker: Tracker) -> str:
-        return self.text
+        """The question; abstract so that rasa-sdk does not register this base class."""
 
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -376,15 +409,24 @@ class _AskText(Action):
 
 
 class ActionAskCitizenName(_AskText):
-    slot, text = "citizen_name", ASK_NAME
+    slot = "citizen_name"
+
+    def question(self, tracker: Tracker) -> str:
+        return ASK_NAME
 
 
 class ActionAskCitizenContact(_AskText):
-    slot, text = "citizen_contact", ASK_CONTACT
+    slot = "citizen_contact"
+
+    def question(self, tracker: Tracker) -> str:
+        return ASK_CONTACT
 
 
 class ActionAskLookupContact(_AskText):
-    slot, text = "lookup_contact", ASK_LOOKUP_CONTACT
+    slot = "lookup_contact"
+
+    def question(self, tracker: Tracker) -> str:
+        return ASK_LOOKUP_CONTACT
 
 
 class ActionAskLookupReference(_AskText):

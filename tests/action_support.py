@@ -61,9 +61,7 @@ def load_tracker(
     if intent is not None:
         message["intent"] = intent
     message["intent"] = {"name": message.get("intent"), "confidence": confidence}
-    all_slots = {
-        slot: None for slot in DOMAIN["slots"]
-    } | dict(data.get("slots") or {}) | slots
+    all_slots = {slot: None for slot in DOMAIN["slots"]} | dict(data.get("slots") or {}) | slots
     all_slots["requested_slot"] = data.get("requested_slot")
     loop = data.get("active_loop")
     events: list[dict[str, Any]] = []

@@ -24,6 +24,7 @@ from bot.db import session_scope
 from bot.models import BOOKING_BOOKED, BOOKING_CANCELLED, Booking, local_now
 from bot.validation import CONTACT_INVALID, NAME_BAD_CHARS, NAME_MISSING, NAME_TOO_LONG
 from tests.action_support import (
+    DOMAIN,
     REFERENCE,
     load_tracker,
     next_weekday,
@@ -297,17 +298,16 @@ def test_changing_ones_mind(db: str, text: str, cleared: str) -> None:
 def test_other_day_is_left_out_of_the_next_offer(db: str) -> None:
     first = add_slot(db, next_weekday(3, 10))
     later = add_slot(db, next_weekday(4, 10))
-    tracker = load_tracker(
-        "booking_help_slot", not_day=next_weekday(3, 10).date().isoformat()
-    )
+    tracker = load_tracker("booking_help_slot", not_day=next_weekday(3, 10).date().isoformat())
     payloads = [b["payload"] for b in run_action(ActionAskHelpSlot(), tracker).buttons]
     assert f'/inform{{"help_slot": "{later}"}}' in payloads
     assert f'/inform{{"help_slot": "{first}"}}' not in payloads
 
 
 @pytest.mark.parametrize("fixture", ["booking_branch", "booking_name", "booking_confirm"])
-@pytest.mark.parametrize(("text", "intent"), [("stop", "stop"), ("glem det", "inform"),
-                                              ("annuller", "cancel_booking")])
+@pytest.mark.parametrize(
+    ("text", "intent"), [("stop", "stop"), ("glem det", "inform"), ("annuller", "cancel_booking")]
+)
 def test_stop_mid_form_writes_nothing(db: str, fixture: str, text: str, intent: str) -> None:
     result = run_action(ValidateBookingForm(), load_tracker(fixture, text=text, intent=intent))
     assert result.slots["form_outcome"] == "stopped"
@@ -317,8 +317,9 @@ def test_stop_mid_form_writes_nothing(db: str, fixture: str, text: str, intent: 
 
 
 def test_asking_for_a_person_mid_form(db: str) -> None:
-    tracker = load_tracker("booking_name", text="jeg vil tale med en medarbejder",
-                           intent="request_human")
+    tracker = load_tracker(
+        "booking_name", text="jeg vil tale med en medarbejder", intent="request_human"
+    )
     result = run_action(ValidateBookingForm(), tracker)
     assert result.slots["form_outcome"] == "human"
     assert "medarbejder" in result.text
@@ -365,12 +366,20 @@ def test_unknown_reference_or_wrong_contact(db: str, reference: str | None, cont
 
 @pytest.mark.parametrize(
     ("text", "reference"),
-    [("ABC-234", "ABC-234"), ("abc 234", "ABC-234"), ("mit nummer er KTR7PQ", "KTR-7PQ"),
-     ("afbryd", None), ("hej med dig", None), ("'; DROP TABLE bookings; --", None)],
+    [
+        ("ABC-234", "ABC-234"),
+        ("abc 234", "ABC-234"),
+        ("mit nummer er KTR7PQ", "KTR-7PQ"),
+        ("afbryd", None),
+        ("hej med dig", None),
+        ("'; DROP TABLE bookings; --", None),
+    ],
 )
 def test_reference_reading(db: str, text: str, reference: str | None) -> None:
-    result = run_action(ValidateCancelBookingForm(), load_tracker("cancel_booking_reference",
-                                                                  text=text, intent="inform"))
+    result = run_action(
+        ValidateCancelBookingForm(),
+        load_tracker("cancel_booking_reference", text=text, intent="inform"),
+    )
     if text == "afbryd":
         assert result.slots["form_outcome"] == "stopped"
         return
@@ -401,6 +410,33 @@ def test_my_bookings_lists_upcoming_bookings(db: str) -> None:
     reference = make_booking(db, add_slot(db, next_weekday(3, 10)))
     result = run_action(ValidateMyBookingsForm(), load_tracker("my_bookings_contact"))
     assert reference in result.text
-    other = run_action(ValidateMyBookingsForm(), load_tracker("my_bookings_contact",
-                                                             text="99999999"))
+    other = run_action(
+        ValidateMyBookingsForm(), load_tracker("my_bookings_contact", text="99999999")
+    )
     assert "ikke finde" in other.text
+
+
+@pytest.mark.parametrize("intent", ["stop", "request_human", "out_of_scope"])
+def test_sql_in_the_name_is_re_asked_whatever_the_nlu_guessed(db: str, intent: str) -> None:
+    text = "Robert'); DROP TABLE bookings;--"
+    result = run_action(
+        ValidateBookingForm(), load_tracker("booking_name", text=text, intent=intent)
+    )
+    assert NAME_BAD_CHARS in result.text
+    assert "form_outcome" not in result.slots
+    assert booking_count(db) == 0
+
+
+@pytest.mark.parametrize("with_handoff", [True, False])
+def test_asking_for_a_person_ends_in_the_handoff_when_there_is_one(
+    db: str, with_handoff: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    actions = [a for a in DOMAIN["actions"] if a != "action_handoff"]
+    if with_handoff:
+        actions.append("action_handoff")
+    monkeypatch.setitem(DOMAIN, "actions", actions)
+    tracker = load_tracker("booking_name", form_outcome="human")
+    result = run_action(ActionFinishForm(), tracker)
+    followups = [e["name"] for e in result.events if e.get("event") == "followup"]
+    assert followups == (["action_handoff"] if with_handoff else [])
+    assert result.slots["topic"] == "staff"

@@ -78,26 +78,32 @@ def test_list_is_filtered_by_words_in_the_message(db: str, text: str, expected: 
     ids = {
         "mitid-hoved": add_course_session(db, seats=5, starts_at=future(days=3)),
         "strandby": add_course_session(db, seats=5, starts_at=future(days=5), branch_id="strandby"),
-        "ipad": add_course_session(db, seats=5, starts_at=future(days=6),
-                                   course_id="ipad-begyndere"),
+        "ipad": add_course_session(
+            db, seats=5, starts_at=future(days=6), course_id="ipad-begyndere"
+        ),
     }
     result = run_action(ActionListCourses(), load_tracker("list_courses", text=text))
-    listed = {name for name, pk in ids.items()
-              if f'"course_session": "{pk}"' in " ".join(b["payload"] for b in result.buttons)}
+    listed = {
+        name
+        for name, pk in ids.items()
+        if f'"course_session": "{pk}"' in " ".join(b["payload"] for b in result.buttons)
+    }
     assert listed == expected
 
 
 def test_list_says_so_when_the_filter_finds_nothing(db: str) -> None:
     add_course_session(db, seats=5, starts_at=future(days=3))
-    result = run_action(ActionListCourses(), load_tracker("list_courses",
-                                                          text="kurser på Bibliotek Nord"))
+    result = run_action(
+        ActionListCourses(), load_tracker("list_courses", text="kurser på Bibliotek Nord")
+    )
     assert "ingen kommende hold, der passer" in result.text
     assert "ledige pladser" in result.text
 
 
 def test_general_course_question_gets_the_knowledge_answer(db: str) -> None:
-    result = run_action(ActionListCourses(), load_tracker("list_courses",
-                                                          text="koster kurserne noget"))
+    result = run_action(
+        ActionListCourses(), load_tracker("list_courses", text="koster kurserne noget")
+    )
     assert "/ask_courses" in [b["payload"] for b in result.buttons]
 
 
@@ -134,8 +140,9 @@ def test_session_question_lists_sessions_as_buttons(db: str) -> None:
 def test_summary_before_signing_up(db: str) -> None:
     pk = add_course_session(db, seats=1)
     fill(db, pk, 1)
-    tracker = load_tracker("course_confirm", text="22334455", intent="inform",
-                           course_session=str(pk))
+    tracker = load_tracker(
+        "course_confirm", text="22334455", intent="inform", course_session=str(pk)
+    )
     result = run_action(ActionAskEnrolConfirmed(), tracker)
     assert "MitID for begyndere" in result.text and "venteliste" in result.text
     assert [b["payload"] for b in result.buttons] == ["/affirm", "/deny"]
@@ -143,8 +150,9 @@ def test_summary_before_signing_up(db: str) -> None:
 
 def test_sign_up_with_seats_left(db: str) -> None:
     pk = add_course_session(db, seats=3)
-    result = run_action(ValidateCourseSignupForm(),
-                        load_tracker("course_confirm", course_session=str(pk)))
+    result = run_action(
+        ValidateCourseSignupForm(), load_tracker("course_confirm", course_session=str(pk))
+    )
     assert "Du er tilmeldt" in result.text
     reference = REFERENCE.search(result.text).group()
     assert status_of(db, reference) == ENROLMENT_ENROLLED
@@ -156,8 +164,9 @@ def test_full_course_puts_the_citizen_on_the_wait_list_with_place(db: str) -> No
     fill(db, pk, 2)
     with session_scope(db) as session:  # one already waiting
         enrol(session, pk, "Første Venter", "30000099")
-    result = run_action(ValidateCourseSignupForm(),
-                        load_tracker("course_confirm", course_session=str(pk)))
+    result = run_action(
+        ValidateCourseSignupForm(), load_tracker("course_confirm", course_session=str(pk))
+    )
     assert "venteliste" in result.text and "nummer 2" in result.text
     assert status_of(db, REFERENCE.search(result.text).group()) == ENROLMENT_WAITLISTED
 
@@ -166,8 +175,9 @@ def test_signing_up_twice_is_explained(db: str) -> None:
     pk = add_course_session(db, seats=3)
     with session_scope(db) as session:
         enrol(session, pk, "Karen Jensen", "22334455")
-    result = run_action(ValidateCourseSignupForm(),
-                        load_tracker("course_confirm", course_session=str(pk)))
+    result = run_action(
+        ValidateCourseSignupForm(), load_tracker("course_confirm", course_session=str(pk))
+    )
     assert "allerede en tilmelding" in result.text
     assert result.slots["form_outcome"] == "failed"
 
@@ -202,8 +212,10 @@ def test_cancelling_moves_the_first_on_the_wait_list_up(db: str) -> None:
     with session_scope(db) as session:
         mine = enrol(session, pk, "Karen Jensen", "22334455").reference
         waiting = enrol(session, pk, "Bent Nielsen", "33445566").reference
-    result = run_action(ValidateCancelEnrolmentForm(),
-                        load_tracker("cancel_enrolment_contact", lookup_reference=mine))
+    result = run_action(
+        ValidateCancelEnrolmentForm(),
+        load_tracker("cancel_enrolment_contact", lookup_reference=mine),
+    )
     assert "afmeldt" in result.text
     assert "Bent" not in result.text  # nothing about the other citizen
     assert status_of(db, waiting) == ENROLMENT_ENROLLED
