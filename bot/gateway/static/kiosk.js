@@ -60,6 +60,7 @@
       branchId: config.branchId,
       storageKey: STORAGE_KEY,
       hideWelcomeButtons: true,
+      linksAsText: true,
       onConfig: renderTiles,
       onActivity: () => touch(),
       onBusy: (busy) => {

@@ -237,8 +237,24 @@
     parent.append(document.createTextNode(text.slice(last)));
   }
 
-  /** Text with its https links made clickable; nothing in it is ever parsed as HTML. */
-  function appendRich(parent, text, highlightRefs) {
+  /** "https://www.fstyr.dk/privat/..." is shown as "fstyr.dk": short, and says where it goes. */
+  function linkLabel(url) {
+    try {
+      const parsed = new URL(url);
+      const host = parsed.hostname.replace(/^www\./, "");
+      const path = parsed.pathname.replace(/\/$/, "");
+      return (host + path).length <= 32 && !parsed.search ? host + path : host;
+    } catch (e) {
+      return url;
+    }
+  }
+
+  /**
+   * Text with its https links made clickable (or, at the kiosk, written out in full so they
+   * can be noted down: a new tab there would escape the kiosk's reset). Nothing in the text
+   * is ever parsed as HTML.
+   */
+  function appendRich(parent, text, highlightRefs, linksAsText) {
     text = String(text == null ? "" : text);
     let last = 0;
     for (const m of text.matchAll(URL_RE)) {
@@ -246,9 +262,17 @@
       const trail = /[.,;:!?)\]]+$/.exec(url);
       if (trail) url = url.slice(0, -trail[0].length);
       appendPlain(parent, text.slice(last, m.index), highlightRefs);
-      const link = el("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, url);
-      link.append(el("span", { class: "bc-sr" }, T.newTab));
-      parent.append(link);
+      if (linksAsText) {
+        parent.append(el("span", { class: "bc-url" }, url));
+      } else {
+        const link = el(
+          "a",
+          { href: url, target: "_blank", rel: "noopener noreferrer", title: url },
+          linkLabel(url)
+        );
+        link.append(el("span", { class: "bc-sr" }, T.newTab));
+        parent.append(link);
+      }
       last = m.index + url.length;
     }
     appendPlain(parent, text.slice(last), highlightRefs);
@@ -261,7 +285,7 @@
   class Chat {
     /**
      * options: channel ("web" | "kiosk"), branchId, storageKey, persist (default true),
-     * hideWelcomeButtons, onConfig(config), onActivity(), onIncoming(message, live),
+     * hideWelcomeButtons, linksAsText, onConfig(config), onActivity(), onIncoming(message, live),
      * onBusy(bool), onReference(ref), onSessionClosed()
      */
     constructor(options) {
@@ -671,7 +695,7 @@
       }
       const bubble = el("div", { class: "bc-bubble" });
       const fromLibrary = sender === "bot" || sender === "staff";
-      appendRich(bubble, message.text, fromLibrary);
+      appendRich(bubble, message.text, fromLibrary, this.opts.linksAsText);
       node.append(who, bubble);
 
       if (fromLibrary) {
