@@ -58,7 +58,7 @@ OUTCOME_SLOT = "form_outcome"
 HANDOFF_ACTION = "action_handoff"
 
 # Slots the forms use besides their required slots; cleared whenever a form ends.
-HELPER_SLOTS = ("when_text", "not_day")
+HELPER_SLOTS = ("when_text", "not_day", "branch")
 
 STAFF_BUTTON = {"title": "Tal med en medarbejder", "payload": "/request_human"}
 STOP_BUTTON = {"title": "Stop", "payload": "/stop"}

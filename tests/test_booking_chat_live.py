@@ -221,3 +221,28 @@ def test_full_course_wait_list_and_moving_up(live) -> None:
     assert "afmeldt" in text_of(reply)
     assert "Bo" not in text_of(reply)
     assert enrolment_status(live, bo) == ENROLMENT_ENROLLED
+
+
+def test_what_have_i_booked_and_moving_a_booking(live) -> None:
+    session = new_session()
+    reply, _ = to_confirmation(live, session, contact="mona@example.dk")
+    reference = REFERENCE.search(text_of(press(live, session, reply, "Ja, book tiden"))).group()
+
+    reply = live.chat(session, "hvad har jeg booket")
+    assert "e-mail" in text_of(reply)
+    reply = live.chat(session, "mona@example.dk")
+    assert reference in text_of(reply)
+
+    reply = live.chat(session, "jeg vil flytte min tid")
+    assert "bookingnummer" in text_of(reply)
+    live.chat(session, reference)
+    reply = live.chat(session, "mona@example.dk")
+    offers = slot_buttons(reply)
+    assert offers, text_of(reply)
+    reply = live.chat(session, offers[-1]["payload"])
+    assert "Skal jeg flytte" in text_of(reply)
+    reply = press(live, session, reply, "Ja, flyt tiden")
+    assert "flyttet" in text_of(reply)
+    new_reference = REFERENCE.findall(text_of(reply))[-1]
+    assert booking_status(live, reference)[0] == BOOKING_CANCELLED
+    assert booking_status(live, new_reference)[0] == BOOKING_BOOKED
