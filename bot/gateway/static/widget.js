@@ -487,6 +487,11 @@
       if (r.status === 409 && !again) {
         // That conversation was closed on the server: carry on in a new one.
         this.state = this.fresh();
+        if (this.ws) {
+          this.ws.onclose = null;
+          this.ws.close();
+          this.ws = null;
+        }
         return this.start(true);
       }
       if (!r.ok && r.status !== 404) {
