@@ -358,8 +358,8 @@ async def start_session(request: Request) -> JSONResponse:
     return JSONResponse({"session_id": session_id, "messages": stored})
 
 
-def _rate(settings: Settings, session_id: str, seq: int, rating: str) -> str | None:
-    """Store the rating; returns a Danish reason when the message cannot be rated."""
+def _rate(settings: Settings, session_id: str, seq: int, rating: str) -> None:
+    """Store the rating on the bot message, or raise a 4xx with the reason in Danish."""
     with session_scope(settings.database_url) as session:
         message = session.execute(
             select(ChatMessage).where(
@@ -367,12 +367,11 @@ def _rate(settings: Settings, session_id: str, seq: int, rating: str) -> str | N
             )
         ).scalar_one_or_none()
         if message is None:
-            return "Beskeden findes ikke i denne samtale."
+            raise HTTPException(404, "Beskeden findes ikke i denne samtale.")
         if message.sender != "bot":
-            return "Du kan kun bedømme assistentens svar."
+            raise HTTPException(422, "Du kan kun bedømme assistentens svar.")
         # A new dict, so SQLAlchemy sees the JSON column change.
         message.payload = {**(message.payload or {}), "feedback": rating}
-        return None
 
 
 @router.post("/api/feedback")
@@ -385,10 +384,7 @@ async def feedback(request: Request) -> JSONResponse:
     rating = body.get("rating")
     if rating not in ("up", "down"):
         raise HTTPException(422, "rating skal være 'up' eller 'down'.")
-    problem = await run_in_threadpool(_rate, _settings(request), session_id, seq, rating)
-    if problem is not None:
-        status = 404 if "findes ikke" in problem else 422
-        raise HTTPException(status, problem)
+    await run_in_threadpool(_rate, _settings(request), session_id, seq, rating)
     return JSONResponse({"session_id": session_id, "seq": seq, "rating": rating})
 
 
