@@ -124,10 +124,11 @@
       }
       const message = data && typeof data.message === "string" ? data.message : "";
       const detail = data && typeof data.detail === "string" ? data.detail : "";
-      if (response.ok) {
+      if (response.ok && !(data && data.ok === false)) {
         text = message || TEXT.called;
         kind = "k-ok";
       } else if (message) {
+        // E.g. no staff in the building right now: the endpoint says when there will be.
         text = message;
       } else if (detail && response.status !== 404 && response.status !== 405) {
         text = detail + " " + TEXT.callFailed;
