@@ -16,6 +16,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy import select
 
 from actions.forms import (
     FINISH,
@@ -54,7 +55,14 @@ from bot.courses import enrolments_for_contact, waitlist_position
 from bot.datetime_da import WhenQuery, format_date, format_slot, parse_when
 from bot.db import session_scope
 from bot.library import find_branch, load_library
-from bot.models import ENROLMENT_WAITLISTED, HELP_TOPICS, Booking, HelpSlot, local_now
+from bot.models import (
+    BOOKING_BOOKED,
+    ENROLMENT_WAITLISTED,
+    HELP_TOPICS,
+    Booking,
+    HelpSlot,
+    local_now,
+)
 from bot.validation import format_phone
 
 OFFERED_SLOTS = 5
@@ -179,8 +187,8 @@ def check_slot(slot_id: str, branch_id: str | None) -> dict[str, Any]:
             return {PROBLEM: SlotNotFoundError.default_message}
         if slot.starts_at <= local_now():
             return {PROBLEM: SlotInPastError.default_message}
-        taken = session.query(Booking.id).filter(Booking.slot_id == pk, Booking.status == "booked")
-        if taken.first() is not None:
+        taken = select(Booking.id).where(Booking.slot_id == pk, Booking.status == BOOKING_BOOKED)
+        if session.scalar(taken.limit(1)) is not None:
             return {PROBLEM: SlotTakenError.default_message}
         values: dict[str, Any] = {"help_slot": str(pk)}
         if branch_id is not None and slot.branch_id != branch_id:
@@ -215,6 +223,12 @@ class HelpSlotMixin:
             if branch is not None:
                 return {"branch": branch.id}
             return {}
+        earlier = tracker.get_slot("when_text")
+        if query.date_from is None and query.date_to is None and earlier:
+            # "kl. 10.30" after the Thursday slots were shown means Thursday at 10.30.
+            combined = parse_when(f"{earlier} {text}", now)
+            if combined is not None and combined.date_from is not None:
+                query, text = combined, f"{earlier} {text}"
         if query.exact_time and query.date_from and query.date_from == query.date_to:
             with _read_db() as session:
                 found = offer_slots(session, tracker.get_slot("branch"), query, None)

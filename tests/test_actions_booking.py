@@ -440,3 +440,14 @@ def test_asking_for_a_person_ends_in_the_handoff_when_there_is_one(
     followups = [e["name"] for e in result.events if e.get("event") == "followup"]
     assert followups == (["action_handoff"] if with_handoff else [])
     assert result.slots["topic"] == "staff"
+
+
+def test_a_clock_time_after_a_day_picks_that_slot(db: str) -> None:
+    thursday = next_weekday(3, 10)
+    add_slot(db, thursday)
+    wanted = add_slot(db, thursday + timedelta(minutes=30))
+    tracker = load_tracker(
+        "booking_help_slot", text="kl. 10.30", when_text=f"på torsdag {date_words(thursday)}"
+    )
+    result = run_action(ValidateBookingForm(), tracker)
+    assert result.slots["help_slot"] == str(wanted)
