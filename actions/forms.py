@@ -36,8 +36,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
+from bot.answers import answer_question
 from bot.booking import normalize_reference
-from bot.topics import FORM_TOPICS
+from bot.topics import FORM_TOPICS, INTENT_TOPICS
 from bot.validation import (
     CONTACT_INVALID,
     NAME_MISSING,
@@ -59,6 +60,18 @@ HANDOFF_ACTION = "action_handoff"
 
 # Slots the forms use besides their required slots; cleared whenever a form ends.
 HELPER_SLOTS = ("when_text", "not_day", "branch")
+
+ASIDE_CONFIDENCE = 0.8
+WHY_WE_ASK = (
+    "Vi bruger kun dit navn og dit telefonnummer eller din e-mail til netop denne aftale – "
+    "fx hvis vi bliver nødt til at aflyse. Vi spørger aldrig om CPR-nummer, og oplysningerne "
+    "slettes, når aftalen er overstået."
+)
+_WHY_CONTACT = re.compile(
+    r"\b(?:hvorfor|hvad\s+skal\s+I\s+bruge|hvad\s+bruger\s+I)\b.*\b(?:navn|nummer|telefon|mail"
+    r"|oplysninger|det)\b",
+    re.IGNORECASE,
+)
 
 STAFF_BUTTON = {"title": "Tal med en medarbejder", "payload": "/request_human"}
 STOP_BUTTON = {"title": "Stop", "payload": "/stop"}
@@ -178,6 +191,20 @@ class ReaskingFormValidationAction(FormValidationAction):
         """Slot changes when the citizen changes their mind ("nej, en anden dag"), else None."""
         return None
 
+    def answer_aside(
+        self, text: str, intent: str, tracker: Tracker, dispatcher: CollectingDispatcher
+    ) -> bool:
+        """Answer a question asked in the middle of the form; True when answered."""
+        if _WHY_CONTACT.search(text):
+            dispatcher.utter_message(text=WHY_WE_ASK)
+            return True
+        if intent.startswith("ask_") and _confidence(tracker) >= ASIDE_CONFIDENCE:
+            answer = answer_question(text, INTENT_TOPICS.get(intent, ""), None)
+            if answer is not None:
+                dispatcher.utter_message(text=answer.text)
+                return True
+        return False
+
     # --- the loop -------------------------------------------------------------------------
 
     def form_slots(self, domain: DomainDict) -> list[str]:
@@ -238,6 +265,10 @@ class ReaskingFormValidationAction(FormValidationAction):
             tracker.slots.update(found)
 
         attempts = 0
+        if requested and not values and self.answer_aside(text, intent, tracker, dispatcher):
+            # A question in between ("hvorfor skal I have mit nummer?") is answered, not
+            # counted as a failed try; the form then asks its question again.
+            return [SlotSet(ATTEMPTS_SLOT, int(tracker.get_slot(ATTEMPTS_SLOT) or 0))]
         if requested and (problem or not values):
             attempts = int(tracker.get_slot(ATTEMPTS_SLOT) or 0) + 1
             message = problem or " ".join(filter(None, [NOT_UNDERSTOOD, self.hints.get(requested)]))

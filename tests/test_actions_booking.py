@@ -195,7 +195,7 @@ def test_slot_that_cannot_be_booked_is_explained(db: str, case: str) -> None:
         ("<b>Karen</b>", None, NAME_BAD_CHARS),
         ("Robert'); DROP TABLE bookings;--", None, NAME_BAD_CHARS),
         ("ja", None, NAME_MISSING),
-        ("hvorfor skal I vide det?", None, NAME_MISSING),
+        ("hvad sker der nu?", None, NAME_MISSING),
     ],
 )
 def test_name(db: str, text: str, name: str | None, problem: str | None) -> None:
@@ -451,3 +451,20 @@ def test_a_clock_time_after_a_day_picks_that_slot(db: str) -> None:
     )
     result = run_action(ValidateBookingForm(), tracker)
     assert result.slots["help_slot"] == str(wanted)
+
+
+@pytest.mark.parametrize("fixture", ["booking_name", "booking_contact"])
+def test_why_do_you_need_that_is_answered_not_counted(db: str, fixture: str) -> None:
+    tracker = load_tracker(fixture, text="hvorfor skal I bruge mit nummer?", intent="out_of_scope")
+    result = run_action(ValidateBookingForm(), tracker)
+    assert "CPR" in result.text and "aldrig" in result.text
+    assert result.slots == {"form_attempts": 0}
+
+
+def test_a_knowledge_question_mid_form_is_answered(db: str) -> None:
+    tracker = load_tracker(
+        "booking_branch", text="hvad skal jeg have med til it hjælpen", intent="ask_it_help"
+    )
+    result = run_action(ValidateBookingForm(), tracker)
+    assert result.text and "afdeling" not in result.text
+    assert result.slots == {"form_attempts": 0}
