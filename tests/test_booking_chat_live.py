@@ -246,3 +246,19 @@ def test_what_have_i_booked_and_moving_a_booking(live) -> None:
     new_reference = REFERENCE.findall(text_of(reply))[-1]
     assert booking_status(live, reference)[0] == BOOKING_CANCELLED
     assert booking_status(live, new_reference)[0] == BOOKING_BOOKED
+
+
+def test_slot_taken_between_offer_and_confirmation_offers_the_next_ones(live) -> None:
+    first, second = new_session(), new_session()
+    reply_first, title = to_confirmation(live, first, contact="51525354")
+    reply_second, same_title = to_confirmation(live, second, contact="61626364")
+    assert same_title == title  # both were offered, and chose, the same slot
+    assert REFERENCE.search(text_of(press(live, first, reply_first, "Ja, book tiden")))
+    reply = press(live, second, reply_second, "Ja, book tiden")
+    assert "booket af en anden" in text_of(reply), text_of(reply)
+    assert not REFERENCE.search(text_of(reply))
+    offers = slot_buttons(reply)
+    assert offers and all(b["title"] != title for b in offers)
+    reply = live.chat(second, offers[0]["payload"])
+    assert "Skal jeg booke tiden?" in text_of(reply)  # name and phone are kept
+    assert REFERENCE.search(text_of(press(live, second, reply, "Ja, book tiden")))
