@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.booking import BookingError, bookings_on_day, open_slots, purge_bookings, slot_times
+from bot.cli_staff import add_staff_parsers
 from bot.courses import add_session, enrol, enrolments_on_day, purge_enrolments
 from bot.db import session_scope, upgrade_database
 from bot.library import Hours, Library, load_library
@@ -132,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_slots_parser(commands)
     _add_course_parsers(commands)
     _add_bookings_parser(commands)
+    add_staff_parsers(commands)
 
     seed = commands.add_parser("seed", help="fill the demo library from config/library.yml")
     mode = seed.add_mutually_exclusive_group()

@@ -408,7 +408,7 @@ class HandoffService:
                 status=TICKET_QUEUED,
                 conversation_id=conversation_id,
                 branch_id=conversation.branch_id,
-                topic=topic or conversation.topic,
+                topic=_subject(topic) or _subject(conversation.topic),
                 reason=reason,
                 created_at=now,
                 expires_at=now + timedelta(seconds=timeout_seconds()),
@@ -873,6 +873,10 @@ class HandoffService:
                 "callbacks": [self._ticket_dict(session, t, library) for t in callbacks],
             }
 
+    def ticket(self, ticket_id: int) -> dict[str, Any]:
+        with session_scope(self.url, read_only=True) as session:
+            return self._ticket_dict(session, self._ticket(session, ticket_id))
+
     def ticket_detail(
         self, ticket_id: int, staff_id: int, username: str, ip: str | None = None
     ) -> dict[str, Any]:
@@ -926,6 +930,11 @@ class HandoffService:
             ]
 
         return self._transaction(work)
+
+
+def _subject(topic: str | None) -> str | None:
+    # "staff", "smalltalk" and "out_of_scope" say nothing about what the citizen needs.
+    return topic if topic and topic not in ("staff", "smalltalk", "out_of_scope") else None
 
 
 def staff_message_dict(message: Any) -> dict[str, Any]:

@@ -42,6 +42,8 @@ INTENT_TOPICS: dict[str, str] = {
     "sign_up_course": "courses",
     "cancel_enrolment": "courses",
     "request_human": "staff",
+    "complain": "staff",
+    "request_callback": "staff",
     "greet": "smalltalk",
     "goodbye": "smalltalk",
     "thank": "smalltalk",

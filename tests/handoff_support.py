@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
 import yaml
+from sqlalchemy import update
 
 from bot.config import PROJECT_ROOT
-from bot.models import local_now
-from bot.staff_auth import create_staff
+from bot.db import session_scope
+from bot.models import StaffSession, local_now, utc_now
+from bot.staff_auth import AccountError, cookie_name, create_staff
 
 DEFAULT_LIBRARY = PROJECT_ROOT / "config" / "library.yml"
 STAFF_PASSWORD = "korrekt-hest-batteri"
@@ -36,5 +45,71 @@ def avoid_midnight_gap() -> None:
         time.sleep((midnight - now).total_seconds() + 2)
 
 
+def ensure_staff(url: str, username: str, name: str) -> None:
+    """Create the account unless an earlier test did (the live database is shared)."""
+    with contextlib.suppress(AccountError):
+        create_staff(url, username, name, STAFF_PASSWORD)
+
+
 def add_staff(url: str, username: str = "anna", name: str = "Anna Holm") -> int:
     return create_staff(url, username, name, STAFF_PASSWORD).id
+
+
+# --- the live stack, configured for handoff tests ---------------------------------------
+
+
+@dataclass
+class StaffLogin:
+    client: httpx.Client
+    csrf: str
+    cookie: str  # "name=value", for WebSocket handshakes
+
+    def post(self, path: str, body: dict | None = None) -> httpx.Response:
+        return self.client.post(path, json=body or {}, headers={"X-CSRF-Token": self.csrf})
+
+
+def staff_login(base_url: str, username: str, password: str = STAFF_PASSWORD) -> StaffLogin:
+    client = httpx.Client(base_url=base_url, timeout=30)
+    token = client.get("/api/staff/csrf").json()["csrf"]
+    response = client.post(
+        "/api/staff/login",
+        json={"username": username, "password": password},
+        headers={"X-CSRF-Token": token},
+    )
+    assert response.status_code == 200, response.text
+    name = cookie_name()
+    return StaffLogin(client, response.json()["csrf"], f"{name}={client.cookies.get(name)}")
+
+
+def sign_everyone_out(url: str) -> None:
+    """So that later tests do not find staff "signed in" (handoff would queue their chats)."""
+    with session_scope(url) as session:
+        session.execute(
+            update(StaffSession).where(StaffSession.revoked_at.is_(None)).values(
+                revoked_at=utc_now()
+            )
+        )
+
+
+def restart(live: Any, *names: str) -> None:
+    for name in names:
+        live.stack.stop_one(name)
+    live.stack.start(only=names)
+    live.stack.wait_healthy()
+
+
+@contextmanager
+def configured_stack(live: Any, names: tuple[str, ...], **env: str) -> Iterator[None]:
+    """Restart some of the live processes with extra environment, and back afterwards."""
+    previous = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        restart(live, *names)
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        restart(live, *names)

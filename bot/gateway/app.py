@@ -23,6 +23,7 @@ from bot.gateway.citizen import router as citizen_router
 from bot.gateway.hub import Hub, make_hub
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.sockets import forward_events
+from bot.gateway.staff import router as staff_router
 from bot.transcripts import message_to_dict, transcript
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for message in backlog:
                 await websocket.send_json({"type": "message", "message": message})
                 sent = message["seq"]
+            # The handoff state as it is now: it may have changed while the client was away.
+            handoff = await run_in_threadpool(websocket.app.state.chat.handoff.latest, session_id)
+            if handoff is not None:
+                await websocket.send_json({"type": "handoff", "handoff": handoff})
 
             async def send(event: dict[str, Any]) -> None:
                 nonlocal sent
@@ -162,6 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return FileResponse(STATIC_DIR / "index.html")
 
     app.include_router(citizen_router)
+    app.include_router(staff_router)
     add_cors(app, settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

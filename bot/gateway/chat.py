@@ -1,4 +1,11 @@
-"""One citizen turn: check, redact, store, ask Rasa, store the answer, reply with its topic."""
+"""One citizen turn: check, redact, store, ask Rasa, store the answer, reply with its topic.
+
+While a conversation is with staff (queued or taken, see bot/handoff.py) the citizen's messages
+are stored and published to the staff console instead of going to Rasa; the bot stays silent.
+Rasa asks for a person with a ``{"handoff": "request"}`` custom message (actions/handoff.py),
+which is turned into a queue entry here. Every state change is committed before it is
+published (``publish_change``), so a reconnecting client catches up from the database.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +22,8 @@ from bot.config import Settings
 from bot.db import session_scope
 from bot.gateway.hub import Hub
 from bot.gateway.rasa_client import AssistantUnavailable, RasaClient
+from bot.handoff import CANCEL_PAYLOAD, Change, HandoffService
+from bot.models import Conversation
 from bot.privacy import redact_cpr
 from bot.topics import topic_for
 from bot.transcripts import (
@@ -41,6 +50,11 @@ NO_ANSWER = (
     "eller få hjælp af en medarbejder."
 )
 STAFF_BUTTON = {"title": "Tal med en medarbejder", "payload": "/request_human"}
+# Hub channel of the staff consoles: queue changes and activity in handed-off chats.
+STAFF_CHANNEL = "staff"
+# Sent to Rasa (not stored) when a queued chat times out: starts the callback form.
+CALLBACK_TRIGGER = "/request_callback"
+HANDOFF_STATES = ("queued", "with_staff")
 
 
 @dataclass
@@ -62,6 +76,15 @@ class ChatReply:
         }
 
 
+def _handoff_markers(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The actions' ``json_message={"handoff": ...}`` markers, which arrive as "custom"."""
+    return [
+        m["custom"]
+        for m in messages
+        if isinstance(m.get("custom"), dict) and m["custom"].get("handoff")
+    ]
+
+
 def _normalise(message: dict[str, Any]) -> dict[str, Any] | None:
     text = message.get("text")
     if not text:
@@ -78,6 +101,9 @@ class ChatService:
         self.settings = settings
         self.rasa = rasa
         self.hub = hub
+        self.handoff = HandoffService(settings.database_url)
+        # Set when a chat joins the queue, so the timeout worker recomputes its next wake-up.
+        self.queue_changed = asyncio.Event()
         # One turn at a time per conversation, so the transcript order is the real order.
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
@@ -87,12 +113,22 @@ class ChatService:
 
     async def _handle(self, session_id: str, text: str, channel: str) -> ChatReply:
         clean, had_cpr = redact_cpr(text.strip())
-        await self._publish(
-            session_id, await run_in_threadpool(self._store_citizen, session_id, clean, channel)
+        stored, state, channel = await run_in_threadpool(
+            self._store_citizen, session_id, clean, channel
         )
+        await self._publish(session_id, stored)
+        if clean == CANCEL_PAYLOAD:
+            return await self._cancel(session_id)
+        if state in HANDOFF_STATES:
+            return await self._to_staff(session_id, had_cpr)
         notices = [{"text": CPR_NOTICE, "buttons": []}] if had_cpr else []
+        return await self._rasa_turn(session_id, clean, channel, notices)
+
+    async def _rasa_turn(
+        self, session_id: str, text: str, channel: str, notices: list[dict[str, Any]]
+    ) -> ChatReply:
         try:
-            turn = await self.rasa.send(session_id, clean, {"channel": channel})
+            turn = await self.rasa.send(session_id, text, {"channel": channel})
         except AssistantUnavailable as exc:
             log.warning("Rasa unavailable for a turn: %s", exc)
             messages = [*notices, {"text": UNAVAILABLE, "buttons": []}]
@@ -100,11 +136,122 @@ class ChatService:
             return ChatReply(session_id, "out_of_scope", messages, status_code=503)
         topic = topic_for(turn.intent, turn.active_loop, turn.slots.get("topic"))
         messages = [m for m in map(_normalise, turn.messages) if m]
-        if not messages:
+        markers = _handoff_markers(turn.messages)
+        if not messages and not markers:
             # Rasa answered but no action produced text: typically a dead action server.
             messages = [{"text": NO_ANSWER, "buttons": [STAFF_BUTTON]}]
+        if markers:
+            topic = "staff"  # the turn ended in a handoff, whatever the last words were about
+        # The bot's "I'm passing you on" is stored before the queue entry it announces.
         await self._store_and_publish_bot(session_id, notices + messages, topic)
-        return ChatReply(session_id, topic, notices + messages)
+        reply = ChatReply(session_id, topic, notices + messages)
+        for marker in markers:
+            reply.handoff = await self._apply_marker(session_id, channel, marker) or reply.handoff
+        return reply
+
+    async def _apply_marker(
+        self, session_id: str, channel: str, marker: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        kind = marker.get("handoff")
+        if kind == "request" and channel == "kiosk":
+            # At a kiosk nobody chats: staff walk over to the screen instead.
+            branch_id = await run_in_threadpool(self._branch_of, session_id)
+            ok, text, change = await run_in_threadpool(
+                self.handoff.kiosk_call, session_id, branch_id or ""
+            )
+            await self._store_and_publish_bot(session_id, [{"text": text, "buttons": []}], "staff")
+            if change is not None:
+                await self.publish_change(change)
+            return None
+        if kind == "request":
+            change = await run_in_threadpool(
+                self.handoff.enqueue,
+                session_id,
+                str(marker.get("reason") or "requested"),
+                marker.get("topic") or None,
+                channel,
+            )
+            await self.publish_change(change)
+            self.queue_changed.set()
+            return change.handoff
+        if kind == "callback":
+            # The action server wrote the ticket; staff consoles only need to hear of it.
+            handoff = {
+                "state": "callback",
+                "ticket_id": marker.get("ticket_id"),
+                "position": None,
+                "estimated_wait_minutes": None,
+                "staff_name": None,
+            }
+            await self.hub.publish(session_id, {"type": "handoff", "handoff": handoff})
+            await self.hub.publish(
+                STAFF_CHANNEL, {"type": "queue_changed", "new_ticket_id": marker.get("ticket_id")}
+            )
+            return handoff
+        log.warning("unknown handoff marker %r", marker)
+        return None
+
+    async def _to_staff(self, session_id: str, had_cpr: bool) -> ChatReply:
+        """A message in a queued or taken chat: it is already stored and published (staff
+        consoles watching the chat have it); the bot stays silent."""
+        messages: list[dict[str, Any]] = []
+        if had_cpr:
+            notice = await run_in_threadpool(self._store_system, session_id, CPR_NOTICE)
+            await self._publish(session_id, notice)
+            messages.append({"text": CPR_NOTICE, "buttons": []})
+        await self.hub.publish(STAFF_CHANNEL, {"type": "activity", "conversation_id": session_id})
+        handoff = await run_in_threadpool(self.handoff.current, session_id)
+        return ChatReply(session_id, "staff", messages, handoff=handoff)
+
+    async def _cancel(self, session_id: str) -> ChatReply:
+        change = await run_in_threadpool(self.handoff.cancel_by_citizen, session_id)
+        if change is None:
+            return ChatReply(session_id, "staff", [])
+        await self.publish_change(change)
+        messages = [{"text": m["text"], "buttons": m["buttons"]} for m in change.messages]
+        return ChatReply(session_id, "staff", messages, handoff=change.handoff)
+
+    async def cancel_handoff(self, session_id: str) -> Change | None:
+        """The citizen's "leave the queue" (POST /api/handoff/cancel)."""
+        async with self._locks[session_id]:
+            change = await run_in_threadpool(self.handoff.cancel_by_citizen, session_id)
+            if change is not None:
+                await self.publish_change(change)
+            return change
+
+    async def publish_change(self, change: Change, positions: bool = True) -> None:
+        """Deliver a committed handoff change: transcript messages and the new `handoff`
+        object to the citizen's channel, a queue notice to staff, new places in the queue."""
+        conversation_id = change.conversation_id
+        if conversation_id:
+            await self._publish(conversation_id, *change.messages)
+            if change.handoff is not None:
+                await self.hub.publish(
+                    conversation_id, {"type": "handoff", "handoff": change.handoff}
+                )
+        await self.hub.publish(
+            STAFF_CHANNEL,
+            {
+                "type": "queue_changed",
+                "new_ticket_id": change.ticket["id"] if change.new_ticket else None,
+            },
+        )
+        if positions:
+            for other, handoff in await run_in_threadpool(self.handoff.queued_objects):
+                if other != conversation_id:
+                    await self.hub.publish(other, {"type": "handoff", "handoff": handoff})
+
+    async def expire_handoffs(self) -> int:
+        """Queued chats nobody took in time become callback requests; the bot takes over
+        and asks for the contact details (the callback form)."""
+        changes = await run_in_threadpool(self.handoff.expire_due)
+        for change in changes:
+            await self.publish_change(change)
+            if change.conversation_id and change.handoff is not None:
+                async with self._locks[change.conversation_id]:
+                    channel = await run_in_threadpool(self._channel_of, change.conversation_id)
+                    await self._rasa_turn(change.conversation_id, CALLBACK_TRIGGER, channel, [])
+        return len(changes)
 
     async def _store_and_publish_bot(
         self, session_id: str, messages: list[dict[str, Any]], topic: str
@@ -116,16 +263,35 @@ class ChatService:
         for message in messages:
             await self.hub.publish(session_id, {"type": "message", "message": message})
 
-    def _store_citizen(self, session_id: str, text: str, channel: str) -> dict[str, Any]:
+    def _store_citizen(
+        self, session_id: str, text: str, channel: str
+    ) -> tuple[dict[str, Any], str, str]:
+        """Store the message; returns it with the conversation's state and channel, read in the
+        same transaction so a message is never routed by a stale state."""
         with session_scope(self.settings.database_url) as session:
-            get_or_create_conversation(session, session_id, channel=channel)
+            conversation = get_or_create_conversation(session, session_id, channel=channel)
             payload = None
             if text.startswith("/"):
                 # A button press: keep what the citizen saw (its title) in the transcript.
                 title = _button_title(transcript(session, session_id, last=10), text)
                 if title:
                     payload, text = {"button_payload": text}, title
-            return message_to_dict(add_message(session, session_id, "citizen", text, payload))
+            message = message_to_dict(add_message(session, session_id, "citizen", text, payload))
+            return message, conversation.state, conversation.channel or channel
+
+    def _store_system(self, session_id: str, text: str) -> dict[str, Any]:
+        with session_scope(self.settings.database_url) as session:
+            return message_to_dict(add_message(session, session_id, "system", text))
+
+    def _branch_of(self, session_id: str) -> str | None:
+        with session_scope(self.settings.database_url, read_only=True) as session:
+            conversation = session.get(Conversation, session_id)
+            return conversation.branch_id if conversation else None
+
+    def _channel_of(self, session_id: str) -> str:
+        with session_scope(self.settings.database_url, read_only=True) as session:
+            conversation = session.get(Conversation, session_id)
+            return conversation.channel if conversation else "web"
 
     def _store_bot(
         self, session_id: str, messages: list[dict[str, Any]], topic: str
@@ -145,7 +311,7 @@ class ChatService:
 
 def _button_title(messages: list, payload: str) -> str | None:
     for message in reversed(messages):
-        if message.sender != "bot":
+        if message.sender not in ("bot", "system"):  # system: the queue's "Forlad køen"
             continue
         for button in (message.payload or {}).get("buttons", []):
             if button.get("payload") == payload:

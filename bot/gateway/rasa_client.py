@@ -53,6 +53,19 @@ class RasaClient:
             slots=tracker.get("slots") or {},
         )
 
+    async def tracker(self, session_id: str) -> dict[str, Any]:
+        """The conversation's full tracker (events, slots), e.g. for the staff summary."""
+        try:
+            response = await self._client.get(
+                f"{self.rasa_url}/conversations/{session_id}/tracker",
+                params={"include_events": "ALL", **self._auth},
+                timeout=5,
+            )
+            response.raise_for_status()
+            return response.json() or {}
+        except (httpx.HTTPError, ValueError) as exc:
+            raise AssistantUnavailable(str(exc)) from exc
+
     async def restart(self, session_id: str) -> None:
         """Reset Rasa's tracker of one conversation (a `restart` event), e.g. at a kiosk."""
         try:
