@@ -25,13 +25,14 @@ correction, re-ask. That keeps rules and stories small and the behaviour testabl
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from abc import ABC, abstractmethod
 from typing import Any
 
-from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk import Action, Tracker, utils
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
@@ -233,11 +234,10 @@ class ReaskingFormValidationAction(FormValidationAction):
             return self.stop_events(domain, "stopped")
         if requested is not None and wants_human(text, intent, _confidence(tracker)):
             dispatcher.utter_message(text=TO_STAFF)
-            # With a handoff action, action_finish_form runs it next; else the plain answer.
-            no_handoff = HANDOFF_ACTION not in domain_actions(domain)
-            if no_handoff and "utter_request_human" in (domain.get("responses") or {}):
+            handed = await run_handoff(dispatcher, tracker, domain)
+            if handed is None and "utter_request_human" in (domain.get("responses") or {}):
                 dispatcher.utter_message(response="utter_request_human")
-            return self.stop_events(domain, "human")
+            return [*(handed or []), *self.stop_events(domain, "human")]
 
         changes = self.corrections(text, intent, tracker, dispatcher)
         if changes is not None:
@@ -279,6 +279,31 @@ class ReaskingFormValidationAction(FormValidationAction):
             else:
                 dispatcher.utter_message(text=message)
         return [SlotSet(k, v) for k, v in values.items()] + [SlotSet(ATTEMPTS_SLOT, attempts)]
+
+
+async def run_handoff(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+) -> list[EventType] | None:
+    """Run the staff handoff action (``HANDOFF_ACTION``) in this turn, in-process.
+
+    A form the citizen leaves to ask for a person ends in the same turn, and the handoff's
+    answer (queue or callback offer) comes with it. Running it here rather than as a
+    follow-up action keeps the dialogue rules simple: every form still ends with
+    action_finish_form and a listen. None when the domain has no handoff action.
+    """
+    if HANDOFF_ACTION not in domain_actions(domain):
+        return None
+    for cls in utils.all_subclasses(Action):
+        if inspect.isabstract(cls) or cls.__module__.startswith("rasa_sdk"):
+            continue
+        try:
+            action = cls()
+            if action.name() != HANDOFF_ACTION:
+                continue
+        except Exception:  # noqa: BLE001, S112 - an action that cannot be built is not it
+            continue
+        return list(await _maybe_await(action.run(dispatcher, tracker, domain)) or [])
+    return None
 
 
 def _confidence(tracker: Tracker) -> float:
@@ -401,8 +426,6 @@ class ActionFinishForm(Action):
         events += [SlotSet(ATTEMPTS_SLOT, 0), SlotSet(OUTCOME_SLOT, None)]
         if tracker.get_slot(OUTCOME_SLOT) == "human":
             events.append(SlotSet("topic", "staff"))
-            if HANDOFF_ACTION in domain_actions(domain):
-                events.append(FollowupAction(HANDOFF_ACTION))
         elif form in FORM_TOPICS:
             events.append(SlotSet("topic", FORM_TOPICS[form]))
         return events
