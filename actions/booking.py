@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy import select
@@ -34,6 +34,7 @@ from actions.forms import (
     latest_text,
     name_answer,
     payload_value,
+    pick_offered,
 )
 from bot.booking import (
     AlreadyCancelledError,
@@ -211,7 +212,7 @@ class HelpSlotMixin:
             if early and not is_payload(text) and parse_when(text, now) is not None:
                 return {"when_text": text}
             return {}
-        chosen = payload_value(text, "help_slot")
+        chosen = payload_value(text, "help_slot") or pick_offered(text, tracker.get_slot("offered"))
         if chosen is not None:
             return check_slot(chosen, tracker.get_slot("branch"))
         query = parse_when(text, now) if not is_payload(text) else None
@@ -339,8 +340,8 @@ class ValidateBookingForm(HelpSlotMixin, ReaskingFormValidationAction):
     def corrections(
         self, text: str, intent: str, tracker: Tracker, dispatcher: CollectingDispatcher
     ) -> dict[str, Any] | None:
-        if is_payload(text):
-            return None
+        if is_payload(text) or pick_offered(text, tracker.get_slot("offered")):
+            return None  # "den anden tid" picks the second slot offered
         if not (is_deny(text, intent) or _CHANGE.search(text)):
             return None
         changes: dict[str, Any] = {}
@@ -455,12 +456,12 @@ class ActionAskHelpSlot(Action):
                 ),
                 buttons=[*branch_buttons(exclude=branch_id), STOP_BUTTON],
             )
-            return []
+            return [SlotSet("offered", None)]
         dispatcher.utter_message(
             text=f"{text}\nDu kan også skrive en anden dag eller et tidspunkt, fx 'på fredag'.",
             buttons=buttons,
         )
-        return []
+        return [SlotSet("offered", [slot.id for slot in found])]
 
 
 def _slot_summary(slot_id: Any) -> tuple[str, str]:

@@ -33,6 +33,7 @@ from actions.forms import (
     latest_text,
     name_answer,
     payload_value,
+    pick_offered,
 )
 from bot.answers import answer_question
 from bot.booking import BookingError
@@ -231,6 +232,8 @@ class ValidateCourseSignupForm(ReaskingFormValidationAction):
         if requested not in (None, "course_session"):
             return {}
         chosen = payload_value(text, "course_session")
+        if chosen is None and requested == "course_session":
+            chosen = pick_offered(text, tracker.get_slot("offered"))
         now = local_now()
         if chosen is not None:
             course_session = _session_info(chosen)
@@ -322,7 +325,7 @@ class ValidateCourseSignupForm(ReaskingFormValidationAction):
     def corrections(
         self, text: str, intent: str, tracker: Tracker, dispatcher: CollectingDispatcher
     ) -> dict[str, Any] | None:
-        if is_payload(text):
+        if is_payload(text) or pick_offered(text, tracker.get_slot("offered")):
             return None
         if not (is_deny(text, intent) or re.search(r"\b(?:ret|anden|andet|hellere)\b", text, re.I)):
             return None
@@ -359,14 +362,15 @@ class ActionAskCourseSession(Action):
                 found = sessions_for(session, CourseFilter())
             lines = [session_line(s) for s in found[:MAX_LISTED]]
             buttons = [session_button(s) for s in found[:MAX_LISTED]]
+            offered = [s.id for s in found[:MAX_LISTED]]
         if not found:
             dispatcher.utter_message(
                 text="Der er desværre ingen kommende hold lige nu.",
                 buttons=[{"title": "Stop", "payload": "/stop"}],
             )
-            return []
+            return [SlotSet("offered", None)]
         dispatcher.utter_message(text=text + "\n" + "\n".join(lines), buttons=buttons)
-        return []
+        return [SlotSet("offered", offered)]
 
 
 class ActionAskEnrolConfirmed(Action):

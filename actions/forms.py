@@ -60,7 +60,7 @@ OUTCOME_SLOT = "form_outcome"
 HANDOFF_ACTION = "action_handoff"
 
 # Slots the forms use besides their required slots; cleared whenever a form ends.
-HELPER_SLOTS = ("when_text", "not_day", "branch")
+HELPER_SLOTS = ("when_text", "not_day", "branch", "offered")
 
 ASIDE_CONFIDENCE = 0.8
 WHY_WE_ASK = (
@@ -393,6 +393,31 @@ def find_reference(text: str, *, whole_answer: bool = True) -> str | None:
         ):
             return reference
     return None
+
+
+_ORDINAL_WORDS = {
+    "første": 1, "forste": 1, "anden": 2, "andet": 2, "tredje": 3, "fjerde": 4, "femte": 5,
+    "sjette": 6, "syvende": 7, "ottende": 8,
+}  # fmt: skip
+_ORDINAL = re.compile(
+    r"^\W*(?:(?:ja,?\s+)?(?:tak,?\s+)?(?:den|det|nr\.?|nummer|tid|hold)?\s*)"
+    r"(?:(?P<n>[1-9])\.?|(?P<word>første|forste|anden|andet|tredje|fjerde|femte|sjette|syvende"
+    r"|ottende)|(?P<last>sidste))(?:\s+(?:tid|tidspunkt|hold|kursus|tak|den|det))*\W*$",
+    re.IGNORECASE,
+)
+
+
+def pick_offered(text: str, offered: Any) -> str | None:
+    """The id the citizen picked by its place in the last offer: "den første", "2", "sidste"."""
+    if not isinstance(offered, list) or not offered:
+        return None
+    match = _ORDINAL.match(text or "")
+    if not match:
+        return None
+    if match["last"]:
+        return str(offered[-1])
+    index = int(match["n"]) if match["n"] else _ORDINAL_WORDS[match["word"].lower()]
+    return str(offered[index - 1]) if 1 <= index <= len(offered) else None
 
 
 # --- the action that runs after every form -------------------------------------------------

@@ -483,3 +483,32 @@ def test_a_knowledge_question_mid_form_is_answered(db: str) -> None:
     result = run_action(ValidateBookingForm(), tracker)
     assert result.text and "afdeling" not in result.text
     assert result.slots == {"form_attempts": 0}
+
+
+@pytest.mark.parametrize(
+    ("text", "index"),
+    [
+        ("den første", 0),
+        ("2", 1),
+        ("nummer 3", 2),
+        ("den anden tid", 1),
+        ("den sidste", 2),
+        ("tak, den tredje", 2),
+    ],
+)
+def test_picking_an_offered_slot_by_its_place(db: str, text: str, index: int) -> None:
+    thursday = next_weekday(3, 10)
+    ids = [add_slot(db, thursday + timedelta(minutes=30 * i)) for i in range(3)]
+    offer = run_action(ActionAskHelpSlot(), load_tracker("booking_help_slot"))
+    assert offer.slots["offered"] == ids
+    tracker = load_tracker("booking_help_slot", text=text, offered=ids)
+    assert run_action(ValidateBookingForm(), tracker).slots["help_slot"] == str(ids[index])
+
+
+def test_a_place_beyond_the_offer_is_re_asked(db: str) -> None:
+    ids = [add_slot(db, next_weekday(3, 10))]
+    result = run_action(
+        ValidateBookingForm(), load_tracker("booking_help_slot", text="7", offered=ids)
+    )
+    assert "help_slot" not in result.slots
+    assert result.slots["form_attempts"] == 1

@@ -233,3 +233,12 @@ def test_unknown_reference_or_wrong_contact(db: str, contact: str) -> None:
     assert "Vi kunne ikke finde en tilmelding" in result.text
     assert result.slots["lookup_reference"] is None
     assert status_of(db, mine) == ENROLMENT_ENROLLED
+
+
+def test_picking_an_offered_session_by_its_place(db: str) -> None:
+    first = add_course_session(db, seats=5, starts_at=future(days=3))
+    second = add_course_session(db, seats=5, starts_at=future(days=4))
+    offer = run_action(ActionAskCourseSession(), load_tracker("course_session"))
+    assert offer.slots["offered"] == [first, second]
+    tracker = load_tracker("course_session", text="det andet hold", offered=[first, second])
+    assert run_action(ValidateCourseSignupForm(), tracker).slots["course_session"] == str(second)
