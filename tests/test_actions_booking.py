@@ -23,7 +23,7 @@ from actions.forms import ActionFinishForm, find_reference
 from bot.booking import book_slot, free_slots
 from bot.datetime_da import MONTH_NAMES, parse_when
 from bot.db import session_scope
-from bot.models import BOOKING_BOOKED, BOOKING_CANCELLED, Booking, local_now
+from bot.models import BOOKING_BOOKED, BOOKING_CANCELLED, Booking, HelpSlot, local_now
 from bot.validation import CONTACT_INVALID, NAME_BAD_CHARS, NAME_MISSING, NAME_TOO_LONG
 from tests.action_support import (
     DOMAIN,
@@ -512,3 +512,26 @@ def test_a_place_beyond_the_offer_is_re_asked(db: str) -> None:
     )
     assert "help_slot" not in result.slots
     assert result.slots["form_attempts"] == 1
+
+
+@pytest.mark.parametrize(
+    "words",
+    ["i morgen", "på torsdag", "næste uge", "kl. 14", "om eftermiddagen", "d. 3. december"],
+)
+def test_every_slot_offered_fits_the_danish_time_asked_for(db: str, words: str) -> None:
+    start = local_now().date()
+    for days in range(1, 22):
+        for hour in (10, 14):
+            day = start + timedelta(days=days)
+            add_slot(db, datetime(day.year, day.month, day.day, hour))
+    query = parse_when(words, local_now())
+    assert query is not None
+    result = run_action(ActionAskHelpSlot(), load_tracker("booking_help_slot", when_text=words))
+    with session_scope(db) as session:
+        offered = [session.get(HelpSlot, int(pk)) for pk in result.slots["offered"]]
+        starts = [slot.starts_at for slot in offered]
+    assert starts, result.text
+    if "ingen ledige tider" in result.text:  # e.g. 3 December beyond the seeded weeks
+        assert not any(query.matches(s) for s in starts)
+    else:
+        assert all(query.matches(s) for s in starts), (words, starts)
