@@ -252,9 +252,9 @@
   function addMessage(message) {
     if (message.seq <= state.lastSeq) return;
     state.lastSeq = message.seq;
-    const list = $("transcript");
-    list.append(transcriptItem(message));
-    list.scrollTop = list.scrollHeight;
+    $("transcript").append(transcriptItem(message));
+    const box = $("transcript-box");
+    box.scrollTop = box.scrollHeight;
   }
 
   async function loadSummary(ticketId) {
