@@ -75,6 +75,7 @@ def tap_tile(page: Page, title: str) -> None:
     before = page.locator(".bc-bot").count()
     page.locator(".k-tile", has_text=title).click()
     expect(page.locator(".bc-bot")).to_have_count(before + 1)
+    expect(page.locator(".bc-send")).to_have_attribute("aria-disabled", "false")  # turn over
 
 
 def kiosk_session(page: Page) -> str | None:

@@ -119,6 +119,12 @@ def ask(page: Page, text: str) -> None:
     page.get_by_role("textbox", name="Skriv dit spørgsmål").fill(text)
     page.get_by_role("textbox", name="Skriv dit spørgsmål").press("Enter")
     expect(page.locator(".bc-bot")).to_have_count(before + 1, timeout=TIMEOUT)
+    idle(page)
+
+
+def idle(page: Page) -> None:
+    """The turn is over (the answer may show a moment before the request completes)."""
+    expect(page.locator(".bc-send")).to_have_attribute("aria-disabled", "false")
 
 
 def focused(page: Page) -> dict:
@@ -206,6 +212,7 @@ def test_reload_and_navigation_keep_the_conversation(live, host_site, page: Page
     expect(page.get_by_role("dialog", name="Digital hjælp")).to_be_visible()  # reopened
     expect(page.locator(".bc-msg")).to_have_count(len(texts))
     assert page.locator(".bc-msg").all_inner_texts() == texts
+    assert page.locator(".bc-msg").first.locator(".bc-feedback").count() == 0  # welcome
 
     page.get_by_role("link", name="Gå til andet.html").click()
     page.wait_for_url("**/andet.html")
@@ -231,6 +238,7 @@ def test_keyboard_only(live, host_site, page: Page) -> None:
     page.keyboard.type("Hvordan fornyer jeg mit kørekort?")
     page.keyboard.press("Enter")
     expect(page.locator(".bc-bot")).to_have_count(2)
+    idle(page)
 
     # Tab from the close button into the conversation until the welcome's "MitID" button.
     page.get_by_role("button", name="Luk chatten").focus()

@@ -452,6 +452,8 @@
         await this.ensureStarted();
         this.typing.hidden = false;
         const r = await request("POST", "/api/chat", { session_id: this.id, text });
+        this.typing.hidden = true;
+        this.setBusy(false); // the turn is over: the next click counts, even while we catch up
         if (r.data && r.data.handoff) this.showHandoff(r.data.handoff);
         if (r.ok || (r.status === 503 && r.data && r.data.messages)) {
           await this.catchUp();
@@ -464,7 +466,7 @@
         return false;
       } finally {
         this.typing.hidden = true;
-        this.setBusy(false);
+        if (this.sending) this.setBusy(false);
         this.activity();
       }
     }
@@ -953,8 +955,9 @@
       chat.state.open = true;
       chat.save();
       setUnread(0);
+      // activate() goes live once the welcome text is known (so the restored welcome is
+      // recognised); a new conversation connects when it starts.
       chat.activate();
-      chat.connect();
       if (moveFocus) chat.input.focus();
     }
 
