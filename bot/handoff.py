@@ -818,10 +818,10 @@ class HandoffService:
                     .order_by(HandoffTicket.id.desc())
                     .limit(1)
                 ).scalar_one_or_none()
-                topic_value = topic or conversation.topic
+                topic_value = _subject(topic) or _subject(conversation.topic)
                 branch_id = conversation.branch_id
             else:
-                topic_value, branch_id = topic, None
+                topic_value, branch_id = _subject(topic), None
             if ticket is None:
                 ticket = HandoffTicket(
                     kind="callback",

@@ -14,11 +14,20 @@ from typing import Any
 
 import httpx
 import yaml
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot.config import PROJECT_ROOT
 from bot.db import session_scope
-from bot.models import StaffSession, local_now, utc_now
+from bot.models import (
+    TICKET_CANCELLED,
+    TICKET_QUEUED,
+    TICKET_WITH_STAFF,
+    Conversation,
+    HandoffTicket,
+    StaffSession,
+    local_now,
+    utc_now,
+)
 from bot.staff_auth import AccountError, cookie_name, create_staff
 
 DEFAULT_LIBRARY = PROJECT_ROOT / "config" / "library.yml"
@@ -89,6 +98,22 @@ def sign_everyone_out(url: str) -> None:
                 revoked_at=utc_now()
             )
         )
+
+
+def end_open_handoffs(url: str) -> None:
+    """Cancel every chat still queued or with staff, so the next test module starts with an
+    empty queue (and no leftover chat times out into a callback in someone else's test)."""
+    with session_scope(url) as session:
+        tickets = session.execute(
+            select(HandoffTicket).where(
+                HandoffTicket.status.in_((TICKET_QUEUED, TICKET_WITH_STAFF))
+            )
+        ).scalars().all()
+        for ticket in tickets:
+            ticket.status, ticket.closed_at = TICKET_CANCELLED, utc_now()
+            conversation = session.get(Conversation, ticket.conversation_id or "")
+            if conversation is not None and conversation.state in ("queued", "with_staff"):
+                conversation.state, conversation.assigned_staff = "bot", None
 
 
 def restart(live: Any, *names: str) -> None:

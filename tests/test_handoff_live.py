@@ -27,6 +27,7 @@ from tests.handoff_support import (
     StaffLogin,
     avoid_midnight_gap,
     configured_stack,
+    end_open_handoffs,
     ensure_staff,
     sign_everyone_out,
     staff_login,
@@ -68,8 +69,10 @@ def stack(live: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hando
         "BORGER_LOGIN_MAX_FAILURES_PER_IP": "1000",
     }
     with configured_stack(live, ("actions", "gateway"), **env):
+        end_open_handoffs(live.settings.database_url)
         yield HandoffStack(live, library)
         sign_everyone_out(live.settings.database_url)
+        end_open_handoffs(live.settings.database_url)
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from tests.handoff_support import (
     STAFF_PASSWORD,
     avoid_midnight_gap,
     configured_stack,
+    end_open_handoffs,
     ensure_staff,
     sign_everyone_out,
     write_library,
@@ -57,8 +58,10 @@ def stack(live: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     }
     with configured_stack(live, ("actions", "gateway"), **env):
         ensure_staff(live.settings.database_url, "anna", "Anna Holm")
+        end_open_handoffs(live.settings.database_url)
         yield live
         sign_everyone_out(live.settings.database_url)
+        end_open_handoffs(live.settings.database_url)
 
 
 @pytest.fixture(scope="module")
