@@ -23,18 +23,6 @@ from bot.config import get_settings
 from bot.nlu.danish import content_lemmas
 from bot.text import fold
 
-KNOWLEDGE_TOPICS = (
-    "mitid",
-    "nemid",
-    "digital_post",
-    "flytning",
-    "koerekort",
-    "skole",
-    "dagtilbud",
-    "opening_hours",
-    "it_help",
-    "courses",
-)
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n(.*)\Z", re.DOTALL)
 _ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 

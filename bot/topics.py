@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-TOPICS = (
+# Topics answered from the knowledge base (knowledge/<topic>/); intents are ask_<topic>.
+KNOWLEDGE_TOPICS = (
     "mitid",
     "nemid",
     "digital_post",
@@ -10,31 +11,14 @@ TOPICS = (
     "koerekort",
     "skole",
     "dagtilbud",
+    "opening_hours",
     "it_help",
     "courses",
-    "opening_hours",
-    "staff",
-    "smalltalk",
-    "out_of_scope",
 )
+TOPICS = (*KNOWLEDGE_TOPICS, "staff", "smalltalk", "out_of_scope")
 
-# Knowledge intents are named ask_<topic>; the rest are listed here.
 INTENT_TOPICS: dict[str, str] = {
-    **{
-        f"ask_{topic}": topic
-        for topic in (
-            "mitid",
-            "nemid",
-            "digital_post",
-            "flytning",
-            "koerekort",
-            "skole",
-            "dagtilbud",
-            "opening_hours",
-            "it_help",
-            "courses",
-        )
-    },
+    **{f"ask_{topic}": topic for topic in KNOWLEDGE_TOPICS},
     "book_it_help": "it_help",
     "cancel_booking": "it_help",
     "move_booking": "it_help",

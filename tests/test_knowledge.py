@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.config import PROJECT_ROOT
-from bot.knowledge import KNOWLEDGE_TOPICS, KnowledgeIndex, is_valid_id, load_articles
+from bot.knowledge import KnowledgeIndex, is_valid_id, load_articles
 from bot.text import fold
-from bot.topics import INTENT_TOPICS
+from bot.topics import INTENT_TOPICS, KNOWLEDGE_TOPICS
 
 KNOWLEDGE_DIR = PROJECT_ROOT / "knowledge"
 ARTICLES = load_articles(KNOWLEDGE_DIR)

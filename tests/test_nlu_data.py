@@ -15,24 +15,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.topics import KNOWLEDGE_TOPICS, TOPICS
+
 ROOT = Path(__file__).resolve().parent.parent
 NLU_DIR = ROOT / "data" / "nlu"
 KNOWLEDGE_DIR = ROOT / "knowledge"
 HOLDOUT = ROOT / "tests" / "nlu_holdout.yml"
 
-KNOWLEDGE_TOPICS = (
-    "mitid",
-    "nemid",
-    "digital_post",
-    "flytning",
-    "koerekort",
-    "skole",
-    "dagtilbud",
-    "opening_hours",
-    "it_help",
-    "courses",
-)
-TOPICS = (*KNOWLEDGE_TOPICS, "staff", "smalltalk", "out_of_scope")
 
 MIN_EXAMPLES = {
     "ask_mitid": 70,
