@@ -252,8 +252,8 @@ class HandoffService:
     # -- helpers --
 
     def _transaction(self, work: Callable[[Session], T], attempts: int = 3) -> T:
-        # Two writers can pick the same next transcript seq on PostgreSQL (SQLite serialises
-        # writers); the unique (conversation_id, seq) index refuses one, which simply retries.
+        # A unique index may refuse one of two racing writers (transcript order is already
+        # safe: add_message locks the conversation row); a fresh transaction usually succeeds.
         for attempt in range(attempts):
             try:
                 with session_scope(self.url) as session:
