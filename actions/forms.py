@@ -25,13 +25,12 @@ correction, re-ask. That keeps rules and stories small and the behaviour testabl
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
 from abc import ABC, abstractmethod
 from typing import Any
 
-from rasa_sdk import Action, Tracker, utils
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
@@ -57,7 +56,6 @@ REQUESTED_SLOT = "requested_slot"
 ATTEMPTS_SLOT = "form_attempts"
 OUTCOME_SLOT = "form_outcome"
 # The staff handoff (actions/handoff.py), run after a form the citizen left to ask for a person.
-HANDOFF_ACTION = "action_handoff"
 
 # Slots the forms use besides their required slots; cleared whenever a form ends.
 HELPER_SLOTS = ("when_text", "not_day", "branch", "offered")
@@ -99,13 +97,6 @@ _AFFIRM = re.compile(
 )
 _DENY = re.compile(r"^\W*(?:nej|nix|nope|ikke\s+rigtigt|forkert|ret)\b", re.IGNORECASE)
 _PAYLOAD = re.compile(r"^/(?P<intent>\w+)(?P<json>\{.*\})?\s*$", re.DOTALL)
-
-
-def domain_actions(domain: DomainDict) -> set[str]:
-    names = set()
-    for entry in domain.get("actions") or []:
-        names.add(entry if isinstance(entry, str) else next(iter(entry), ""))
-    return names
 
 
 def latest_text(tracker: Tracker) -> str:
@@ -235,9 +226,7 @@ class ReaskingFormValidationAction(FormValidationAction):
         if requested is not None and wants_human(text, intent, _confidence(tracker)):
             dispatcher.utter_message(text=TO_STAFF)
             handed = await run_handoff(dispatcher, tracker, domain)
-            if handed is None and "utter_request_human" in (domain.get("responses") or {}):
-                dispatcher.utter_message(response="utter_request_human")
-            return [*(handed or []), *self.stop_events(domain, "human")]
+            return [*handed, *self.stop_events(domain, "human")]
 
         changes = self.corrections(text, intent, tracker, dispatcher)
         if changes is not None:
@@ -283,27 +272,18 @@ class ReaskingFormValidationAction(FormValidationAction):
 
 async def run_handoff(
     dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-) -> list[EventType] | None:
-    """Run the staff handoff action (``HANDOFF_ACTION``) in this turn, in-process.
+) -> list[EventType]:
+    """Run the staff handoff action in this turn, in-process.
 
     A form the citizen leaves to ask for a person ends in the same turn, and the handoff's
     answer (queue or callback offer) comes with it. Running it here rather than as a
     follow-up action keeps the dialogue rules simple: every form still ends with
-    action_finish_form and a listen. None when the domain has no handoff action.
+    action_finish_form and a listen.
     """
-    if HANDOFF_ACTION not in domain_actions(domain):
-        return None
-    for cls in utils.all_subclasses(Action):
-        if inspect.isabstract(cls) or cls.__module__.startswith("rasa_sdk"):
-            continue
-        try:
-            action = cls()
-            if action.name() != HANDOFF_ACTION:
-                continue
-        except Exception:  # noqa: BLE001, S112 - an action that cannot be built is not it
-            continue
-        return list(await _maybe_await(action.run(dispatcher, tracker, domain)) or [])
-    return None
+    # Imported here: actions.handoff builds its callback form on this module.
+    from actions.handoff import ActionHandoff
+
+    return list(await _maybe_await(ActionHandoff().run(dispatcher, tracker, domain)) or [])
 
 
 def _confidence(tracker: Tracker) -> float:
