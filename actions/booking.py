@@ -22,19 +22,20 @@ from actions.forms import (
     FINISH,
     PROBLEM,
     STOP_BUTTON,
+    CitizenDetailsMixin,
     ReaskingFormValidationAction,
     button,
     contact_answer,
-    find_contact,
+    db_session,
     find_reference,
     is_affirm,
     is_deny,
     is_payload,
     latest_intent,
     latest_text,
-    name_answer,
     payload_value,
     pick_offered,
+    read_db_session,
 )
 from bot.booking import (
     AlreadyCancelledError,
@@ -51,10 +52,8 @@ from bot.booking import (
     free_slots,
     move_booking,
 )
-from bot.config import get_settings
 from bot.courses import enrolments_for_contact, waitlist_position
 from bot.datetime_da import WhenQuery, format_date, format_slot, parse_when
-from bot.db import session_scope
 from bot.library import find_branch, load_library
 from bot.models import (
     BOOKING_BOOKED,
@@ -93,14 +92,6 @@ _BRANCH_WORDS = re.compile(r"\b(?:afdeling|bibliotek|sted|stedet)\b", re.IGNOREC
 _NAME_WORDS = re.compile(r"\bnavn", re.IGNORECASE)
 _CONTACT_WORDS = re.compile(r"telefon|nummer|mail|kontakt", re.IGNORECASE)
 _TOPIC_CHANGE = re.compile(r"\b(?:emne|emnet|hjælp\s+til|handler\s+om)\b", re.IGNORECASE)
-
-
-def _db() -> Any:
-    return session_scope(get_settings().database_url)
-
-
-def _read_db() -> Any:
-    return session_scope(get_settings().database_url, read_only=True)
 
 
 def branch_name(branch_id: str | None) -> str:
@@ -182,7 +173,7 @@ def check_slot(slot_id: str, branch_id: str | None) -> dict[str, Any]:
         pk = int(slot_id)
     except ValueError:
         return {PROBLEM: SlotNotFoundError.default_message}
-    with _read_db() as session:
+    with read_db_session() as session:
         slot = session.get(HelpSlot, pk)
         if slot is None:
             return {PROBLEM: SlotNotFoundError.default_message}
@@ -231,14 +222,14 @@ class HelpSlotMixin:
             if combined is not None and combined.date_from is not None:
                 query, text = combined, f"{earlier} {text}"
         if query.exact_time and query.date_from and query.date_from == query.date_to:
-            with _read_db() as session:
+            with read_db_session() as session:
                 found = offer_slots(session, tracker.get_slot("branch"), query, None)
             if found:
                 return {"help_slot": str(found[0].id), "when_text": text}
         return {"when_text": text, "not_day": None}
 
 
-class ValidateBookingForm(HelpSlotMixin, ReaskingFormValidationAction):
+class ValidateBookingForm(HelpSlotMixin, CitizenDetailsMixin, ReaskingFormValidationAction):
     opportunistic_slots = ("branch", "help_topic", "help_slot", "citizen_contact")
     hints = {
         "branch": "Vælg en af afdelingerne.",
@@ -278,25 +269,6 @@ class ValidateBookingForm(HelpSlotMixin, ReaskingFormValidationAction):
             return {"help_topic": "andet"}
         return {}
 
-    def extract_citizen_name(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "citizen_name":
-            return {}
-        return name_answer(latest_text(tracker))
-
-    def extract_citizen_contact(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        requested = tracker.get_slot("requested_slot")
-        text = latest_text(tracker)
-        if requested == "citizen_contact":
-            return contact_answer(text, "citizen_contact")
-        if requested == "citizen_name":
-            found = find_contact(text)
-            return {"citizen_contact": found} if found else {}
-        return {}
-
     def extract_booking_confirmed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -308,7 +280,7 @@ class ValidateBookingForm(HelpSlotMixin, ReaskingFormValidationAction):
         if not is_affirm(text, intent):
             return {PROBLEM: "Svar venligst ja eller nej: skal jeg booke tiden?"}
         try:
-            with _db() as session:
+            with db_session() as session:
                 booking = book_slot(
                     session,
                     int(tracker.get_slot("help_slot")),
@@ -374,7 +346,7 @@ class ValidateBookingForm(HelpSlotMixin, ReaskingFormValidationAction):
 
     @staticmethod
     def _day_to_skip(tracker: Tracker, chosen: str | None) -> str | None:
-        with _read_db() as session:
+        with read_db_session() as session:
             if chosen:
                 slot = session.get(HelpSlot, int(chosen))
                 return slot.starts_at.date().isoformat() if slot else None
@@ -429,7 +401,7 @@ class ActionAskHelpSlot(Action):
         query = parse_when(when, now) if when else None
         skip = _skip_day(tracker)
         where = f" på {branch_name(branch_id)}" if branch_id else ""
-        with _read_db() as session:
+        with read_db_session() as session:
             found = offer_slots(session, branch_id, query, skip)
             if query is not None and not found:
                 start = query.date_from
@@ -465,7 +437,7 @@ class ActionAskHelpSlot(Action):
 
 
 def _slot_summary(slot_id: Any) -> tuple[str, str]:
-    with _read_db() as session:
+    with read_db_session() as session:
         slot = session.get(HelpSlot, int(slot_id))
         if slot is None:
             return "(ukendt tid)", ""
@@ -566,7 +538,7 @@ class ValidateCancelBookingForm(_LookupForm):
         self, reference: str, contact: str, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
         try:
-            with _db() as session:
+            with db_session() as session:
                 booking = cancel_booking(session, reference, contact)
                 when, where = (
                     format_slot(booking.slot.starts_at),
@@ -597,7 +569,7 @@ class ValidateMoveBookingForm(HelpSlotMixin, _LookupForm):
     def with_both(
         self, reference: str, contact: str, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
-        with _read_db() as session:
+        with read_db_session() as session:
             try:
                 mine = bookings_for_contact(session, contact)
             except BookingError as exc:
@@ -627,7 +599,7 @@ class ValidateMoveBookingForm(HelpSlotMixin, _LookupForm):
         if not is_affirm(text, intent):
             return {PROBLEM: "Svar venligst ja eller nej: skal jeg flytte tiden?"}
         try:
-            with _db() as session:
+            with db_session() as session:
                 new = move_booking(
                     session,
                     tracker.get_slot("lookup_reference") or "",
@@ -686,7 +658,7 @@ class ValidateMyBookingsForm(ReaskingFormValidationAction):
         if not contact:
             return found
         lines = []
-        with _read_db() as session:
+        with read_db_session() as session:
             for booking in bookings_for_contact(session, contact):
                 lines.append(
                     f"• IT-hjælp {format_slot(booking.slot.starts_at)} på "

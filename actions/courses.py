@@ -21,23 +21,23 @@ from actions.booking import CHANGE_BUTTONS, _contact_label, branch_name
 from actions.forms import (
     FINISH,
     PROBLEM,
+    CitizenDetailsMixin,
     ReaskingFormValidationAction,
     button,
     contact_answer,
-    find_contact,
+    db_session,
     find_reference,
     is_affirm,
     is_deny,
     is_payload,
     latest_intent,
     latest_text,
-    name_answer,
     payload_value,
     pick_offered,
+    read_db_session,
 )
 from bot.answers import answer_question
 from bot.booking import BookingError
-from bot.config import get_settings
 from bot.courses import (
     AlreadyEnrolledError,
     CourseError,
@@ -51,7 +51,6 @@ from bot.courses import (
     waitlist_position,
 )
 from bot.datetime_da import format_slot, parse_when
-from bot.db import session_scope
 from bot.library import find_branch
 from bot.models import ENROLMENT_WAITLISTED, CourseSession, local_now
 
@@ -85,14 +84,6 @@ _KNOWLEDGE_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _LISTING_WORDS = re.compile(r"hvilke|hvornår|næste|ledig|plads|hold|liste|kommende", re.I)
-
-
-def _db() -> Any:
-    return session_scope(get_settings().database_url)
-
-
-def _read_db() -> Any:
-    return session_scope(get_settings().database_url, read_only=True)
 
 
 @dataclass
@@ -181,7 +172,7 @@ class ActionListCourses(Action):
                 )
                 return [SlotSet("topic", "courses"), SlotSet("article_id", answer.article_id)]
         wanted = course_filter(text)
-        with _read_db() as session:
+        with read_db_session() as session:
             found = sessions_for(session, wanted)
             note = ""
             if not found and not wanted.empty:
@@ -210,14 +201,14 @@ def _session_info(session_id: Any) -> CourseSession | None:
         pk = int(session_id)
     except (TypeError, ValueError):
         return None
-    with _read_db() as session:
+    with read_db_session() as session:
         course_session = session.get(CourseSession, pk)
         if course_session is not None:
             session.expunge(course_session)
         return course_session
 
 
-class ValidateCourseSignupForm(ReaskingFormValidationAction):
+class ValidateCourseSignupForm(CitizenDetailsMixin, ReaskingFormValidationAction):
     opportunistic_slots = ("course_session", "citizen_contact")
     hints = {"course_session": "Vælg et af holdene."}
 
@@ -245,30 +236,11 @@ class ValidateCourseSignupForm(ReaskingFormValidationAction):
         wanted = course_filter(text)
         if wanted.empty:
             return {}
-        with _read_db() as session:
+        with read_db_session() as session:
             found = sessions_for(session, wanted)
             if len(found) == 1:
                 return {"course_session": str(found[0].id), "when_text": text}
         return {"when_text": text}
-
-    def extract_citizen_name(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "citizen_name":
-            return {}
-        return name_answer(latest_text(tracker))
-
-    def extract_citizen_contact(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        requested = tracker.get_slot("requested_slot")
-        text = latest_text(tracker)
-        if requested == "citizen_contact":
-            return contact_answer(text, "citizen_contact")
-        if requested == "citizen_name":
-            found = find_contact(text)
-            return {"citizen_contact": found} if found else {}
-        return {}
 
     def extract_enrol_confirmed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -281,7 +253,7 @@ class ValidateCourseSignupForm(ReaskingFormValidationAction):
         if not is_affirm(text, intent):
             return {PROBLEM: "Svar venligst ja eller nej: skal jeg tilmelde dig?"}
         try:
-            with _db() as session:
+            with db_session() as session:
                 enrolment = enrol(
                     session,
                     int(tracker.get_slot("course_session")),
@@ -354,7 +326,7 @@ class ActionAskCourseSession(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         wanted = course_filter(tracker.get_slot("when_text") or "")
-        with _read_db() as session:
+        with read_db_session() as session:
             found = sessions_for(session, wanted)
             text = "Hvilket hold vil du tilmelde dig?"
             if not found and not wanted.empty:
@@ -395,7 +367,7 @@ class ActionAskEnrolConfirmed(Action):
             what = "(ukendt hold)"
             full = False
         else:
-            with _read_db() as session:
+            with read_db_session() as session:
                 fresh = session.get(CourseSession, course_session.id)
                 what = (
                     f"{fresh.course.title}, {format_slot(fresh.starts_at)} på "
@@ -445,7 +417,7 @@ class ValidateCancelEnrolmentForm(ReaskingFormValidationAction):
         if not (reference and contact):
             return found
         try:
-            with _db() as session:
+            with db_session() as session:
                 result = cancel_enrolment(session, reference, contact)
                 course_session = result.cancelled.course_session
                 what = (

@@ -38,6 +38,8 @@ from rasa_sdk.types import DomainDict
 
 from bot.answers import answer_question
 from bot.booking import normalize_reference
+from bot.config import get_settings
+from bot.db import session_scope
 from bot.topics import FORM_TOPICS, INTENT_TOPICS
 from bot.validation import (
     CONTACT_INVALID,
@@ -408,6 +410,39 @@ def last_form_name(tracker: Tracker) -> str | None:
         if event.get("event") == "active_loop" and event.get("name"):
             return str(event["name"])
     return None
+
+
+def db_session() -> Any:
+    """A database session for one action (a session per action, never a long-lived one)."""
+    return session_scope(get_settings().database_url)
+
+
+def read_db_session() -> Any:
+    return session_scope(get_settings().database_url, read_only=True)
+
+
+class CitizenDetailsMixin:
+    """Name and one contact (phone or e-mail): what the booking and sign-up forms collect."""
+
+    def extract_citizen_name(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "citizen_name":
+            return {}
+        return name_answer(latest_text(tracker))
+
+    def extract_citizen_contact(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        requested = tracker.get_slot("requested_slot")
+        text = latest_text(tracker)
+        if requested == "citizen_contact":
+            return contact_answer(text, "citizen_contact")
+        if requested == "citizen_name":
+            # Someone who gives name and number in one go ("Ib Hansen, 22 33 44 55").
+            found = find_contact(text)
+            return {"citizen_contact": found} if found else {}
+        return {}
 
 
 class ActionFinishForm(Action):
