@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures_db",
     "tests.fixtures_live",
     "tests.fixtures_redis",
+    "tests.fixtures_browser",
 ]

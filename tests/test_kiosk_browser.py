@@ -10,48 +10,25 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from bot.db import session_scope
 from bot.models import Conversation
+from tests.fixtures_browser import DOCS
 
-CHROMIUM = shutil.which("chromium")
 pytestmark = [
     pytest.mark.live,
     pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),
 ]
-CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 TIMEOUT = 20_000
 BRANCH = "hovedbiblioteket"
 TILES = ["MitID", "Flytning", "Kørekort", "Skole og dagtilbud", "Book IT-hjælp", "Kurser"]
-
-
-def _kiosk_call_route_exists() -> bool:
-    """The staff module adds POST /api/kiosk/call; until it is there, its test is skipped."""
-    from bot.gateway.app import create_app
-
-    return any(getattr(r, "path", None) == "/api/kiosk/call" for r in create_app().routes)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -185,9 +162,6 @@ def test_start_forfra_clears_at_once(live, page: Page) -> None:
     expect(page.get_by_role("heading", name="Hvad vil du have hjælp til?")).to_be_focused()
 
 
-@pytest.mark.skipif(
-    not _kiosk_call_route_exists(), reason="POST /api/kiosk/call is not in the gateway yet"
-)
 def test_call_staff_reaches_the_staff_side(live, page: Page) -> None:
     from bot.library import is_staffed_open, load_library
     from bot.models import HandoffTicket, local_now

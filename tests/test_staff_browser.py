@@ -12,19 +12,18 @@ import contextlib
 import json
 import os
 import queue
-import shutil
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import websockets
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
+from tests.fixtures_browser import DOCS
 from tests.handoff_support import (
     STAFF_PASSWORD,
     avoid_midnight_gap,
@@ -35,17 +34,10 @@ from tests.handoff_support import (
     write_library,
 )
 
-CHROMIUM = shutil.which("chromium")
 pytestmark = [
     pytest.mark.live,
     pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),
 ]
-CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 TIMEOUT = 20_000
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 
@@ -64,14 +56,6 @@ def stack(live: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield live
         sign_everyone_out(live.settings.database_url)
         end_open_handoffs(live.settings.database_url)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

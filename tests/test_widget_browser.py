@@ -11,34 +11,26 @@ import functools
 import json
 import os
 import re
-import shutil
 import threading
 import time
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from bot.db import session_scope
 from bot.models import ChatMessage
 from bot.transcripts import add_message
+from tests.fixtures_browser import DOCS
 from tests.fixtures_live import free_port
 
-CHROMIUM = shutil.which("chromium")
 pytestmark = [
     pytest.mark.live,
     pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),
 ]
-CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 # A light custom colour on purpose: the widget must still keep every text at >= 4.5:1.
 HOST_COLOR = "#ffcc00"
 HOST_PAGE = """<!doctype html>
@@ -53,14 +45,6 @@ TIMEOUT = 20_000
 class QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
         pass
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
