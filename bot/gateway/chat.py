@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections import defaultdict
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,10 +105,19 @@ class ChatService:
         # Set when a chat joins the queue, so the timeout worker recomputes its next wake-up.
         self.queue_changed = asyncio.Event()
         # One turn at a time per conversation, so the transcript order is the real order.
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # Weak values: a lock lives while a turn holds or awaits it, not for every chat ever.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def _lock(self, session_id: str) -> asyncio.Lock:
+        lock = self._locks.get(session_id)
+        if lock is None:
+            lock = self._locks[session_id] = asyncio.Lock()
+        return lock
 
     async def handle(self, session_id: str, text: str, channel: str = "web") -> ChatReply:
-        async with self._locks[session_id]:
+        async with self._lock(session_id):
             return await self._handle(session_id, text, channel)
 
     async def _handle(self, session_id: str, text: str, channel: str) -> ChatReply:
@@ -213,7 +222,7 @@ class ChatService:
 
     async def cancel_handoff(self, session_id: str) -> Change | None:
         """The citizen's "leave the queue" (POST /api/handoff/cancel)."""
-        async with self._locks[session_id]:
+        async with self._lock(session_id):
             change = await run_in_threadpool(self.handoff.cancel_by_citizen, session_id)
             if change is not None:
                 await self.publish_change(change)
@@ -248,7 +257,7 @@ class ChatService:
         for change in changes:
             await self.publish_change(change)
             if change.conversation_id and change.handoff is not None:
-                async with self._locks[change.conversation_id]:
+                async with self._lock(change.conversation_id):
                     channel = await run_in_threadpool(self._channel_of, change.conversation_id)
                     await self._rasa_turn(change.conversation_id, CALLBACK_TRIGGER, channel, [])
         return len(changes)
