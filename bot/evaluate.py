@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -80,7 +81,11 @@ def evaluate(intent_of: Callable[[str], str | None], examples: list[dict] | None
 
 
 def _in_process_parser(model: Path) -> Callable[[str], str | None]:
+    import structlog
     from rasa.core.agent import Agent
+
+    # Rasa's structured logger prints every parse at debug level; the report is what matters.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 
     agent = Agent.load(str(model))
     loop = asyncio.new_event_loop()
