@@ -24,8 +24,10 @@ from actions.forms import (
     STOP_BUTTON,
     CitizenDetailsMixin,
     ReaskingFormValidationAction,
+    ask_to_confirm,
     button,
     contact_answer,
+    contact_label,
     db_session,
     find_reference,
     is_affirm,
@@ -63,7 +65,6 @@ from bot.models import (
     HelpSlot,
     local_now,
 )
-from bot.validation import format_phone
 
 OFFERED_SLOTS = 5
 REFERENCE_PROBLEM = (
@@ -444,11 +445,6 @@ def _slot_summary(slot_id: Any) -> tuple[str, str]:
         return format_slot(slot.starts_at), branch_name(slot.branch_id)
 
 
-def _contact_label(contact: str | None) -> str:
-    contact = contact or ""
-    return format_phone(contact) if contact.isdigit() else contact
-
-
 CHANGE_BUTTONS = [
     {"title": "Tidspunkt", "payload": "ret tidspunkt"},
     {"title": "Afdeling", "payload": "ret afdeling"},
@@ -475,19 +471,14 @@ class ActionAskBookingConfirmed(Action):
             return []
         when, where = _slot_summary(tracker.get_slot("help_slot"))
         topic = HELP_TOPICS.get(tracker.get_slot("help_topic") or "andet", "Andet")
-        dispatcher.utter_message(
-            text=(
-                "Tjek venligst, at det er rigtigt:\n"
-                f"• Tid: {when}\n• Sted: {where}\n• Hjælp til: {topic}\n"
-                f"• Navn: {tracker.get_slot('citizen_name')}\n"
-                f"• Kontakt: {_contact_label(tracker.get_slot('citizen_contact'))}\n"
-                "Skal jeg booke tiden?"
-            ),
-            buttons=[
-                {"title": "Ja, book tiden", "payload": "/affirm"},
-                {"title": "Nej, ret noget", "payload": "/deny"},
-            ],
-        )
+        facts = {
+            "Tid": when,
+            "Sted": where,
+            "Hjælp til": topic,
+            "Navn": tracker.get_slot("citizen_name") or "",
+            "Kontakt": contact_label(tracker.get_slot("citizen_contact")),
+        }
+        ask_to_confirm(dispatcher, facts, "Skal jeg booke tiden?", yes="Ja, book tiden")
         return []
 
 
@@ -679,7 +670,7 @@ class ValidateMyBookingsForm(ReaskingFormValidationAction):
             dispatcher.utter_message(
                 text=(
                     "Jeg kan ikke finde nogen kommende tider eller kurser på "
-                    f"{_contact_label(contact)}."
+                    f"{contact_label(contact)}."
                 ),
                 buttons=[
                     {"title": "Book IT-hjælp", "payload": "/book_it_help"},

@@ -17,14 +17,16 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.booking import CHANGE_BUTTONS, _contact_label, branch_name
+from actions.booking import CHANGE_BUTTONS, branch_name
 from actions.forms import (
     FINISH,
     PROBLEM,
     CitizenDetailsMixin,
     ReaskingFormValidationAction,
+    ask_to_confirm,
     button,
     contact_answer,
+    contact_label,
     db_session,
     find_reference,
     is_affirm,
@@ -375,17 +377,13 @@ class ActionAskEnrolConfirmed(Action):
                 )
                 full = fresh.seats_left <= 0
         note = "\nHoldet er fuldt, så du kommer på venteliste." if full else ""
-        dispatcher.utter_message(
-            text=(
-                "Tjek venligst, at det er rigtigt:\n"
-                f"• Kursus: {what}\n• Navn: {tracker.get_slot('citizen_name')}\n"
-                f"• Kontakt: {_contact_label(tracker.get_slot('citizen_contact'))}{note}\n"
-                "Skal jeg tilmelde dig?"
-            ),
-            buttons=[
-                {"title": "Ja, tilmeld mig", "payload": "/affirm"},
-                {"title": "Nej, ret noget", "payload": "/deny"},
-            ],
+        facts = {
+            "Kursus": what,
+            "Navn": tracker.get_slot("citizen_name") or "",
+            "Kontakt": contact_label(tracker.get_slot("citizen_contact")),
+        }
+        ask_to_confirm(
+            dispatcher, facts, "Skal jeg tilmelde dig?", yes="Ja, tilmeld mig", note=note
         )
         return []
 

@@ -45,6 +45,7 @@ from bot.validation import (
     CONTACT_INVALID,
     NAME_MISSING,
     contact_problem,
+    format_phone,
     name_problem,
     normalize_email,
     normalize_name,
@@ -419,6 +420,30 @@ def db_session() -> Any:
 
 def read_db_session() -> Any:
     return session_scope(get_settings().database_url, read_only=True)
+
+
+def ask_to_confirm(
+    dispatcher: CollectingDispatcher,
+    facts: dict[str, str],
+    question: str,
+    yes: str,
+    note: str = "",
+) -> None:
+    """The summary a citizen checks before anything is written, with yes/no buttons."""
+    lines = "\n".join(f"• {label}: {value}" for label, value in facts.items())
+    dispatcher.utter_message(
+        text=f"Tjek venligst, at det er rigtigt:\n{lines}{note}\n{question}",
+        buttons=[
+            {"title": yes, "payload": "/affirm"},
+            {"title": "Nej, ret noget", "payload": "/deny"},
+        ],
+    )
+
+
+def contact_label(contact: str | None) -> str:
+    """A contact as the citizen would write it (phone numbers in pairs of digits)."""
+    contact = contact or ""
+    return format_phone(contact) if contact.isdigit() else contact
 
 
 class CitizenDetailsMixin:
