@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM = shutil.which("chromium")
 # Without the background-networking flags Chromium keeps calling out, which this closed
@@ -18,6 +19,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 DOCS = Path(__file__).resolve().parent.parent / "docs"
+TIMEOUT = 20_000
 
 
 @pytest.fixture(scope="module")
@@ -32,3 +34,23 @@ def browser() -> Iterator[Browser]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@contextlib.contextmanager
+def open_page(browser: Browser, width: int = 1280, height: int = 800) -> Iterator[Page]:
+    """A page in a fresh context (no cookies or storage shared between tests); a JavaScript
+    error on the page fails the test."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="da-DK")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_default_timeout(TIMEOUT)
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    with open_page(browser) as page:
+        yield page

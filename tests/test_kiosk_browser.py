@@ -11,12 +11,11 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from bot.db import session_scope
 from bot.models import Conversation
@@ -26,21 +25,8 @@ pytestmark = [
     pytest.mark.live,
     pytest.mark.browser,
 ]
-TIMEOUT = 20_000
 BRANCH = "hovedbiblioteket"
 TILES = ["MitID", "Flytning", "Kørekort", "Skole og dagtilbud", "Book IT-hjælp", "Kurser"]
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="da-DK")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.set_default_timeout(TIMEOUT)
-    yield page
-    context.close()
-    assert not errors, errors
 
 
 def open_kiosk(live, page: Page, warn: float = 60, reset: float = 120) -> None:

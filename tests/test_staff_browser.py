@@ -23,7 +23,7 @@ import websockets
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
-from tests.fixtures_browser import DOCS
+from tests.fixtures_browser import DOCS, open_page
 from tests.handoff_support import (
     STAFF_PASSWORD,
     avoid_midnight_gap,
@@ -38,7 +38,6 @@ pytestmark = [
     pytest.mark.live,
     pytest.mark.browser,
 ]
-TIMEOUT = 20_000
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 
 
@@ -61,15 +60,11 @@ def stack(live: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Browser, stack: Any) -> Iterator[Page]:
     avoid_midnight_gap()
-    context = browser.new_context(viewport={"width": 1360, "height": 900}, locale="da-DK")
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    sign_everyone_out(stack.settings.database_url)
-    assert not errors, errors
+    try:
+        with open_page(browser, width=1360, height=900) as page:
+            yield page
+    finally:
+        sign_everyone_out(stack.settings.database_url)
 
 
 class CitizenSocket:

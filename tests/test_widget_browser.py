@@ -19,12 +19,12 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from bot.db import session_scope
 from bot.models import ChatMessage
 from bot.transcripts import add_message
-from tests.fixtures_browser import DOCS
+from tests.fixtures_browser import DOCS, TIMEOUT
 from tests.fixtures_live import free_port
 
 pytestmark = [
@@ -39,7 +39,6 @@ HOST_PAGE = """<!doctype html>
 <script src="{gateway}/widget.js" data-gateway="{gateway}" data-color="{color}" defer></script>
 </body></html>
 """
-TIMEOUT = 20_000
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
@@ -75,18 +74,6 @@ def host_site(live, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             os.environ.pop("BORGER_ALLOWED_ORIGINS", None)
         else:
             os.environ["BORGER_ALLOWED_ORIGINS"] = previous
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="da-DK")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.set_default_timeout(TIMEOUT)
-    yield page
-    context.close()
-    assert not errors, errors
 
 
 # --- helpers --------------------------------------------------------------------------------
