@@ -27,13 +27,13 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed ## Create .venv with Python 3.10 and install the pinned packages
 
 train: install ## Train the Rasa model (only when data, domain or config changed)
-	$(PY) -m bot.train
+	$(PY) -m bot.tools.train
 
 run: train ## Start action server, Rasa and gateway on http://127.0.0.1:8000/
-	$(PY) -m bot.runner
+	$(PY) -m bot.tools.runner
 
 shell: train ## Chat with the assistant in the terminal
-	$(PY) -m bot.runner --shell
+	$(PY) -m bot.tools.runner --shell
 
 lint: install ## ruff over the Python code
 	$(BIN)/ruff check bot actions tests
@@ -50,10 +50,10 @@ test: lint validate train ## Everything: lint, data validation, pytest (incl. li
 	$(MAKE) --no-print-directory test-stories
 
 eval: train ## NLU hold-out: topic and article accuracy against the trained model
-	$(PY) -m bot.evaluate
+	$(PY) -m bot.tools.evaluate
 
 bench: train ## Latency and throughput of chat turns through the gateway
-	$(PY) -m bot.bench
+	$(PY) -m bot.tools.bench
 
 clean: ## Remove the virtual environment, models and runtime files
 	rm -rf $(VENV) models var results .rasa

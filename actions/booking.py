@@ -1,6 +1,6 @@
 """IT help ("Digital hjælp") in the chat: book, cancel, move and list bookings.
 
-Thin over bot/booking.py: every action opens its own database session with
+Thin over bot/services/booking.py: every action opens its own database session with
 ``session_scope(get_settings().database_url)``; nothing is written before the citizen has
 confirmed, and the service's savepoints make every write all-or-nothing.
 """
@@ -8,7 +8,6 @@ confirmed, and the service's savepoints make every write all-or-nothing.
 from __future__ import annotations
 
 import re
-from abc import abstractmethod
 from datetime import date, datetime
 from typing import Any
 
@@ -18,28 +17,37 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy import select
 
-from actions.forms import (
+from actions.forms.base import (
+    STOP_BUTTON,
+    ReaskingFormValidationAction,
+    button,
+    db_session,
+    read_db_session,
+)
+from actions.forms.confirm import ask_to_confirm, confirm_then_write, contact_label
+from actions.forms.details import CitizenDetailsMixin
+from actions.forms.lookup import LookupForm
+from actions.forms.readers import (
     FINISH,
     PROBLEM,
-    STOP_BUTTON,
-    CitizenDetailsMixin,
-    ReaskingFormValidationAction,
-    ask_to_confirm,
-    button,
     contact_answer,
-    contact_label,
-    db_session,
-    find_reference,
-    is_affirm,
     is_deny,
     is_payload,
     latest_intent,
     latest_text,
     payload_value,
     pick_offered,
-    read_db_session,
 )
-from bot.booking import (
+from bot.db.models import (
+    BOOKING_BOOKED,
+    ENROLMENT_WAITLISTED,
+    HELP_TOPICS,
+    Booking,
+    HelpSlot,
+    local_now,
+)
+from bot.language.datetime_da import WhenQuery, format_date, format_slot, parse_when
+from bot.services.booking import (
     AlreadyCancelledError,
     BookingError,
     BookingInPastError,
@@ -54,23 +62,10 @@ from bot.booking import (
     free_slots,
     move_booking,
 )
-from bot.courses import enrolments_for_contact, waitlist_position
-from bot.datetime_da import WhenQuery, format_date, format_slot, parse_when
-from bot.library import find_branch, load_library
-from bot.models import (
-    BOOKING_BOOKED,
-    ENROLMENT_WAITLISTED,
-    HELP_TOPICS,
-    Booking,
-    HelpSlot,
-    local_now,
-)
+from bot.services.courses import enrolments_for_contact, waitlist_position
+from bot.services.library import find_branch, load_library
 
 OFFERED_SLOTS = 5
-REFERENCE_PROBLEM = (
-    "Det ligner ikke et bookingnummer. Et bookingnummer har 6 tegn, fx ABC-234 – du fik det, "
-    "da du bookede."
-)
 
 _TOPIC_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (topic, re.compile(pattern, re.IGNORECASE))
@@ -273,13 +268,15 @@ class ValidateBookingForm(HelpSlotMixin, CitizenDetailsMixin, ReaskingFormValida
     def extract_booking_confirmed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "booking_confirmed":
-            return {}
-        text, intent = latest_text(tracker), latest_intent(tracker)
-        if is_deny(text, intent):
-            return {"booking_confirmed": None}
-        if not is_affirm(text, intent):
-            return {PROBLEM: "Svar venligst ja eller nej: skal jeg booke tiden?"}
+        return confirm_then_write(
+            tracker,
+            "booking_confirmed",
+            "Svar venligst ja eller nej: skal jeg booke tiden?",
+            write=lambda: self._book(dispatcher, tracker),
+        )
+
+    @staticmethod
+    def _book(dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
         try:
             with db_session() as session:
                 booking = book_slot(
@@ -485,43 +482,7 @@ class ActionAskBookingConfirmed(Action):
 # --- cancel, move, list ---------------------------------------------------------------------
 
 
-class _LookupForm(ReaskingFormValidationAction):
-    """Reference + contact, as in cancel and move."""
-
-    # The contact is only taken when asked for, so a form never ends in its first turn
-    # (the rules expect "start" and "end" in different turns).
-    opportunistic_slots = ("lookup_reference",)
-    reference_problem = REFERENCE_PROBLEM
-
-    def extract_lookup_reference(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        text = latest_text(tracker)
-        requested = tracker.get_slot("requested_slot") == "lookup_reference"
-        reference = find_reference(text, whole_answer=requested) if not is_payload(text) else None
-        if reference:
-            return {"lookup_reference": reference}
-        return {PROBLEM: self.reference_problem} if requested else {}
-
-    def extract_lookup_contact(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "lookup_contact":
-            return {}
-        found = contact_answer(latest_text(tracker), "lookup_contact")
-        reference = tracker.get_slot("lookup_reference")
-        if found.get("lookup_contact") and reference:
-            return self.with_both(reference, found["lookup_contact"], dispatcher, tracker)
-        return found
-
-    @abstractmethod
-    def with_both(
-        self, reference: str, contact: str, dispatcher: CollectingDispatcher, tracker: Tracker
-    ) -> dict[str, Any]:
-        """Act once both the reference and the contact are known."""
-
-
-class ValidateCancelBookingForm(_LookupForm):
+class ValidateCancelBookingForm(LookupForm):
     def name(self) -> str:
         return "validate_cancel_booking_form"
 
@@ -550,7 +511,7 @@ class ValidateCancelBookingForm(_LookupForm):
         return {FINISH: "done"}
 
 
-class ValidateMoveBookingForm(HelpSlotMixin, _LookupForm):
+class ValidateMoveBookingForm(HelpSlotMixin, LookupForm):
     opportunistic_slots = ("lookup_reference",)
     hints = ValidateBookingForm.hints
 
@@ -581,14 +542,20 @@ class ValidateMoveBookingForm(HelpSlotMixin, _LookupForm):
     def extract_move_confirmed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "move_confirmed":
-            return {}
-        text, intent = latest_text(tracker), latest_intent(tracker)
-        if is_deny(text, intent):
+        def another_slot() -> dict[str, Any]:
             dispatcher.utter_message(text="Så vælg en anden tid – eller skriv 'stop'.")
-            return {"help_slot": None, "move_confirmed": None}
-        if not is_affirm(text, intent):
-            return {PROBLEM: "Svar venligst ja eller nej: skal jeg flytte tiden?"}
+            return {"help_slot": None}
+
+        return confirm_then_write(
+            tracker,
+            "move_confirmed",
+            "Svar venligst ja eller nej: skal jeg flytte tiden?",
+            write=lambda: self._move(dispatcher, tracker),
+            on_deny=another_slot,
+        )
+
+    @staticmethod
+    def _move(dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
         try:
             with db_session() as session:
                 new = move_booking(

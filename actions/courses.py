@@ -1,6 +1,6 @@
 """IT courses in the chat: list upcoming sessions, sign up (or join the wait-list), cancel.
 
-Thin over bot/courses.py; one database session per action via ``session_scope``. When a
+Thin over bot/services/courses.py; one database session per action via ``session_scope``. When a
 citizen cancels, the service moves the first on the wait-list up in the same transaction;
 the cancelling citizen is only told that their own sign-up is cancelled.
 """
@@ -18,29 +18,25 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.booking import CHANGE_BUTTONS, branch_name
-from actions.forms import (
+from actions.forms.base import ReaskingFormValidationAction, button, db_session, read_db_session
+from actions.forms.confirm import ask_to_confirm, confirm_then_write, contact_label
+from actions.forms.details import CitizenDetailsMixin
+from actions.forms.lookup import LookupForm
+from actions.forms.readers import (
     FINISH,
     PROBLEM,
-    CitizenDetailsMixin,
-    ReaskingFormValidationAction,
-    ask_to_confirm,
-    button,
-    contact_answer,
-    contact_label,
-    db_session,
-    find_reference,
-    is_affirm,
     is_deny,
     is_payload,
     latest_intent,
     latest_text,
     payload_value,
     pick_offered,
-    read_db_session,
 )
-from bot.answers import answer_question
-from bot.booking import BookingError
-from bot.courses import (
+from bot.db.models import ENROLMENT_WAITLISTED, CourseSession, local_now
+from bot.language.datetime_da import format_slot, parse_when
+from bot.services.answers import answer_question
+from bot.services.booking import BookingError
+from bot.services.courses import (
     AlreadyEnrolledError,
     CourseError,
     EnrolmentAlreadyCancelledError,
@@ -52,9 +48,7 @@ from bot.courses import (
     upcoming_sessions,
     waitlist_position,
 )
-from bot.datetime_da import format_slot, parse_when
-from bot.library import find_branch
-from bot.models import ENROLMENT_WAITLISTED, CourseSession, local_now
+from bot.services.library import find_branch
 
 MAX_LISTED = 8
 MAX_BUTTONS = 6
@@ -247,13 +241,15 @@ class ValidateCourseSignupForm(CitizenDetailsMixin, ReaskingFormValidationAction
     def extract_enrol_confirmed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "enrol_confirmed":
-            return {}
-        text, intent = latest_text(tracker), latest_intent(tracker)
-        if is_deny(text, intent):
-            return {"enrol_confirmed": None}
-        if not is_affirm(text, intent):
-            return {PROBLEM: "Svar venligst ja eller nej: skal jeg tilmelde dig?"}
+        return confirm_then_write(
+            tracker,
+            "enrol_confirmed",
+            "Svar venligst ja eller nej: skal jeg tilmelde dig?",
+            write=lambda: self._enrol(dispatcher, tracker),
+        )
+
+    @staticmethod
+    def _enrol(dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
         try:
             with db_session() as session:
                 enrolment = enrol(
@@ -388,32 +384,15 @@ class ActionAskEnrolConfirmed(Action):
         return []
 
 
-class ValidateCancelEnrolmentForm(ReaskingFormValidationAction):
-    opportunistic_slots = ("lookup_reference",)
+class ValidateCancelEnrolmentForm(LookupForm):
+    reference_problem = REFERENCE_PROBLEM
 
     def name(self) -> str:
         return "validate_cancel_enrolment_form"
 
-    def extract_lookup_reference(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    def with_both(
+        self, reference: str, contact: str, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
-        text = latest_text(tracker)
-        requested = tracker.get_slot("requested_slot") == "lookup_reference"
-        reference = find_reference(text, whole_answer=requested) if not is_payload(text) else None
-        if reference:
-            return {"lookup_reference": reference}
-        return {PROBLEM: REFERENCE_PROBLEM} if requested else {}
-
-    def extract_lookup_contact(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "lookup_contact":
-            return {}
-        found = contact_answer(latest_text(tracker), "lookup_contact")
-        reference = tracker.get_slot("lookup_reference")
-        contact = found.get("lookup_contact")
-        if not (reference and contact):
-            return found
         try:
             with db_session() as session:
                 result = cancel_enrolment(session, reference, contact)

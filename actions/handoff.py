@@ -1,4 +1,4 @@
-"""Handoff to library staff: the decision (live queue or callback) and the callback form.
+"""Handoff to library staff: the decision, live queue or callback (the form: actions/callback.py).
 
 ``action_handoff`` runs when the citizen asks for a person, complains or brings a personal
 case, or when the bot failed to understand twice in a row. It says what happens next, then:
@@ -8,10 +8,9 @@ case, or when the bot failed to understand twice in a row. It says what happens 
   output), which the gateway turns into a queue entry (bot/gateway/chat.py);
 - otherwise it offers a callback; "Ja, kontakt mig" starts ``callback_form``.
 
-The callback form (name, phone or e-mail, a short description) writes the ticket when the
-description arrives and sends ``{"handoff": "callback", "ticket_id": ...}`` so the gateway can
-tell staff consoles at once. Thin over bot/handoff.py, like the booking actions over
-bot/booking.py.
+A form the citizen leaves to ask for a person runs this action in the same turn
+(actions/forms/base.py). Thin over bot/services/handoff.py, like the booking actions over
+bot/services/booking.py.
 """
 
 from __future__ import annotations
@@ -25,22 +24,9 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.forms import (
-    FINISH,
-    PROBLEM,
-    STOP_BUTTON,
-    ReaskingFormValidationAction,
-    contact_answer,
-    is_payload,
-    latest_intent,
-    latest_text,
-    name_answer,
-)
-from bot.config import get_settings
-from bot.handoff import HandoffService, response_promise
-from bot.library import load_library
-from bot.privacy import redact_cpr
-from bot.validation import format_phone
+from actions.forms.readers import latest_intent, latest_text
+from bot.core.config import get_settings
+from bot.services.handoff import HandoffService, response_promise
 
 log = logging.getLogger(__name__)
 
@@ -74,20 +60,6 @@ CALLBACK_BUTTONS = [
     {"title": "Ja, kontakt mig", "payload": "/request_callback"},
     {"title": "Nej tak", "payload": "/deny"},
 ]
-ASK_DESCRIPTION = (
-    "Beskriv kort, hvad du gerne vil have hjælp til, så medarbejderen er forberedt. "
-    "(Skriv ikke dit CPR-nummer.)"
-)
-DESCRIPTION_MISSING = "Skriv med et par ord, hvad du gerne vil have hjælp til."
-CALLBACK_CONFIRMED = (
-    "Tak, {name}. Din henvendelse er sendt til biblioteket (nr. {ticket_id}). "
-    "En medarbejder kontakter dig {promise} på {contact}."
-)
-CALLBACK_FAILED = (
-    "Beklager, din henvendelse kunne ikke gemmes på grund af en teknisk fejl. "
-    "Ring til biblioteket på {phone}, så hjælper vi dig."
-)
-DESCRIPTION_MIN_CHARS = 3
 
 
 def handoff_reason(intent: str, text: str) -> str:
@@ -100,7 +72,7 @@ def handoff_reason(intent: str, text: str) -> str:
     return "requested"
 
 
-def _service() -> HandoffService:
+def handoff_service() -> HandoffService:
     return HandoffService(get_settings().database_url)
 
 
@@ -113,8 +85,8 @@ class ActionHandoff(Action):
     ) -> list[EventType]:
         reason = handoff_reason(latest_intent(tracker), latest_text(tracker))
         opening = OPENINGS[reason]
-        topic = _ticket_topic(tracker.get_slot("topic"))
-        service = _service()
+        topic = ticket_topic(tracker.get_slot("topic"))
+        service = handoff_service()
         open_now = service.library_open()
         try:
             available = open_now and service.staff_online()
@@ -136,66 +108,6 @@ class ActionHandoff(Action):
         return []
 
 
-class ActionAskCallbackDescription(Action):
-    def name(self) -> str:
-        return "action_ask_callback_description"
-
-    def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        dispatcher.utter_message(text=ASK_DESCRIPTION, buttons=[STOP_BUTTON])
-        return []
-
-
-class ValidateCallbackForm(ReaskingFormValidationAction):
-    """Name, contact and a description; the ticket is written when the description arrives."""
-
-    hints = {"callback_description": DESCRIPTION_MISSING}
-
-    def name(self) -> str:
-        return "validate_callback_form"
-
-    def extract_citizen_name(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return name_answer(latest_text(tracker), "citizen_name")
-
-    def extract_citizen_contact(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        return contact_answer(latest_text(tracker), "citizen_contact")
-
-    def extract_callback_description(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        text = latest_text(tracker)
-        if is_payload(text) or len(text.strip()) < DESCRIPTION_MIN_CHARS:
-            return {PROBLEM: DESCRIPTION_MISSING}
-        # The gateway redacts CPR numbers before Rasa sees the text; this is the second lock.
-        description, _ = redact_cpr(text)
-        name = str(tracker.get_slot("citizen_name") or "")
-        contact = str(tracker.get_slot("citizen_contact") or "")
-        kind = "email" if "@" in contact else "phone"
-        try:
-            ticket, promise = _service().create_callback(
-                tracker.sender_id, name, kind, contact, description,
-                topic=_ticket_topic(tracker.get_slot("topic")),
-            )
-        except Exception:  # noqa: BLE001 - tell the citizen how to reach us instead
-            log.exception("could not store a callback request")
-            dispatcher.utter_message(text=CALLBACK_FAILED.format(phone=load_library().phone))
-            return {FINISH: "failed"}
-        shown = format_phone(contact) if kind == "phone" else contact
-        dispatcher.utter_message(
-            text=CALLBACK_CONFIRMED.format(
-                name=name.split()[0] if name else "", ticket_id=ticket["id"], promise=promise,
-                contact=shown,
-            )
-        )
-        dispatcher.utter_message(json_message={"handoff": "callback", "ticket_id": ticket["id"]})
-        return {FINISH: "done"}
-
-
-def _ticket_topic(topic: Any) -> str | None:
+def ticket_topic(topic: Any) -> str | None:
     # "staff" says nothing about the question; staff want the subject the bot last answered.
     return str(topic) if topic and topic not in ("staff", "smalltalk", "out_of_scope") else None

@@ -1,4 +1,5 @@
-"""Knowledge answers: the NLU gives the topic, bot.answers picks and renders the article."""
+"""Knowledge answers: the NLU gives the topic, bot.services.answers picks and renders the
+article."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.answers import answer_question
-from bot.topics import INTENT_TOPICS
+from bot.core.topics import INTENT_TOPICS
+from bot.services.answers import answer_question
 
 
 class ActionAnswerKnowledge(Action):

@@ -1,1 +1,1 @@
-"""Borgerservice-assistenten: gateway, NLU components, database models and CLI."""
+"""Borgerservice-assistenten: the gateway, services, database layer, CLI and tools (see docs)."""

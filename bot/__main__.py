@@ -1,4 +1,4 @@
-"""`python -m bot <command>`: the staff command line (see bot/cli.py)."""
+"""`python -m bot <command>`: the staff command line (see bot/cli/__init__.py)."""
 
 from bot.cli import main
 

@@ -1,6 +1,6 @@
-"""Alembic environment: the URL comes from Config.attributes["url"], `-x url=...` or bot.config.
+"""Alembic environment: the URL comes from Config.attributes["url"], `-x url=...` or bot.core.config.
 
-Engines are built with bot.db.make_engine so that migrations run with the same SQLite pragmas
+Engines are built with bot.db.session.make_engine so that migrations run with the same SQLite pragmas
 (foreign keys, WAL, explicit BEGIN) as the application; that explicit BEGIN is also what makes
 SQLite DDL transactional here, so a failed migration leaves nothing half-done.
 """
@@ -13,9 +13,9 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
-from bot.config import get_settings
-from bot.db import make_engine
-from bot.models import Base
+from bot.core.config import get_settings
+from bot.db.session import make_engine
+from bot.db.models import Base
 
 config = context.config
 

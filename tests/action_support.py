@@ -19,9 +19,9 @@ import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.db import session_scope
-from bot.library import load_library
-from bot.models import Branch, local_now
+from bot.db.models import Branch, local_now
+from bot.db.session import session_scope
+from bot.services.library import load_library
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACKERS = Path(__file__).resolve().parent / "fixtures" / "trackers"

@@ -30,8 +30,8 @@ from typing import Any
 
 import pytest
 
-from bot.db import dispose_all_engines, dispose_engine, session_scope, upgrade_database
-from bot.models import Branch, Course, CourseSession, HelpSlot, local_now
+from bot.db.models import Branch, Course, CourseSession, HelpSlot, local_now
+from bot.db.session import dispose_all_engines, dispose_engine, session_scope, upgrade_database
 
 _FIGURES: list[str] = []
 _db_counter = itertools.count(1)

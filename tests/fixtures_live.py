@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.config import Settings, get_settings
-from bot.runner import Stack, prepare_database
+from bot.core.config import Settings, get_settings
+from bot.tools.runner import Stack, prepare_database
 
 
 def free_port() -> int:

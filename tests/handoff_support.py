@@ -16,9 +16,8 @@ import httpx
 import yaml
 from sqlalchemy import select, update
 
-from bot.config import PROJECT_ROOT
-from bot.db import session_scope
-from bot.models import (
+from bot.core.config import PROJECT_ROOT
+from bot.db.models import (
     TICKET_CANCELLED,
     TICKET_QUEUED,
     TICKET_WITH_STAFF,
@@ -28,7 +27,8 @@ from bot.models import (
     local_now,
     utc_now,
 )
-from bot.staff_auth import AccountError, cookie_name, create_staff
+from bot.db.session import session_scope
+from bot.services.staff_auth import AccountError, cookie_name, create_staff
 
 DEFAULT_LIBRARY = PROJECT_ROOT / "config" / "library.yml"
 STAFF_PASSWORD = "korrekt-hest-batteri"

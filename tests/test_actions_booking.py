@@ -17,12 +17,13 @@ from actions.booking import (
     ValidateMoveBookingForm,
     ValidateMyBookingsForm,
 )
-from actions.forms import ActionFinishForm, find_reference
-from bot.booking import book_slot, free_slots
-from bot.datetime_da import MONTH_NAMES, parse_when
-from bot.db import session_scope
-from bot.models import BOOKING_BOOKED, BOOKING_CANCELLED, Booking, HelpSlot, local_now
-from bot.validation import CONTACT_INVALID, NAME_BAD_CHARS, NAME_MISSING, NAME_TOO_LONG
+from actions.forms.base import ActionFinishForm
+from actions.forms.readers import find_reference
+from bot.db.models import BOOKING_BOOKED, BOOKING_CANCELLED, Booking, HelpSlot, local_now
+from bot.db.session import session_scope
+from bot.language.datetime_da import MONTH_NAMES, parse_when
+from bot.services.booking import book_slot, free_slots
+from bot.services.validation import CONTACT_INVALID, NAME_BAD_CHARS, NAME_MISSING, NAME_TOO_LONG
 from tests.action_support import (
     REFERENCE,
     load_tracker,

@@ -15,15 +15,15 @@ from actions.courses import (
     ValidateCourseSignupForm,
     course_filter,
 )
-from bot.courses import enrol
-from bot.db import session_scope
-from bot.models import (
+from bot.db.models import (
     ENROLMENT_ENROLLED,
     ENROLMENT_WAITLISTED,
     Course,
     CourseSession,
     Enrolment,
 )
+from bot.db.session import session_scope
+from bot.services.courses import enrol
 from tests.action_support import REFERENCE, load_tracker, run_action, seed_branches
 from tests.fixtures_db import add_course_session, future
 

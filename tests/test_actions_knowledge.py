@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.knowledge import ActionAnswerKnowledge
-from bot.topics import INTENT_TOPICS
+from bot.core.topics import INTENT_TOPICS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "trackers"
 

@@ -13,8 +13,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from bot.db import session_scope
-from bot.models import (
+from bot.db.models import (
     BOOKING_BOOKED,
     BOOKING_CANCELLED,
     ENROLMENT_ENROLLED,
@@ -23,7 +22,8 @@ from bot.models import (
     CourseSession,
     Enrolment,
 )
-from bot.validation import CONTACT_INVALID, NAME_BAD_CHARS, NAME_TOO_LONG
+from bot.db.session import session_scope
+from bot.services.validation import CONTACT_INVALID, NAME_BAD_CHARS, NAME_TOO_LONG
 
 pytestmark = pytest.mark.live
 

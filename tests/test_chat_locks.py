@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from bot.config import get_settings
+from bot.core.config import get_settings
 from bot.gateway.chat import ChatService
 from bot.gateway.hub import Hub
 from bot.gateway.rasa_client import RasaClient

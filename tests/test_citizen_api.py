@@ -12,9 +12,9 @@ import uuid
 import httpx
 import pytest
 
-from bot.db import session_scope
-from bot.gateway.citizen import topic_buttons
-from bot.models import ChatMessage, Conversation
+from bot.db.models import ChatMessage, Conversation
+from bot.db.session import session_scope
+from bot.gateway.routes.citizen import topic_buttons
 
 pytestmark = pytest.mark.live
 

@@ -10,12 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.booking import book_slot
 from bot.cli import main
-from bot.courses import enrol
-from bot.db import dispose_engine, session_scope
-from bot.library import load_library
-from bot.models import (
+from bot.db.models import (
     Booking,
     Branch,
     Course,
@@ -24,6 +20,10 @@ from bot.models import (
     HelpSlot,
     local_now,
 )
+from bot.db.session import dispose_engine, session_scope
+from bot.services.booking import book_slot
+from bot.services.courses import enrol
+from bot.services.library import load_library
 from tests.fixtures_db import add_course_session, add_slot, future
 
 

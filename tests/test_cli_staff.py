@@ -1,4 +1,4 @@
-"""`python -m bot staff ...` (bot/cli_staff.py), in-process against temporary SQLite files."""
+"""`python -m bot staff ...` (bot/cli/staff.py), in-process against temporary SQLite files."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from bot.cli import main
-from bot.config import PROJECT_ROOT
-from bot.staff_auth import AuthError, identify, login
+from bot.core.config import PROJECT_ROOT
+from bot.services.staff_auth import AuthError, identify, login
 from tests.handoff_support import STAFF_PASSWORD
 
 

@@ -19,10 +19,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from bot.booking import SlotTakenError, book_slot
-from bot.courses import cancel_enrolment, enrol, waitlist_position
-from bot.db import make_engine, session_scope
-from bot.models import Booking, CourseSession, Enrolment
+from bot.db.models import Booking, CourseSession, Enrolment
+from bot.db.session import make_engine, session_scope
+from bot.services.booking import SlotTakenError, book_slot
+from bot.services.courses import cancel_enrolment, enrol, waitlist_position
 from tests.fixtures_db import add_course_session, add_slot, future
 
 ATTEMPTS = 50

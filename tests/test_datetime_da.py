@@ -1,4 +1,4 @@
-"""Danish date/time understanding (bot.datetime_da), with fixed `now` values.
+"""Danish date/time understanding (bot.language.datetime_da), with fixed `now` values.
 
 WEDNESDAY is the main reference: Wednesday 25 November 2026, 10:00 in Copenhagen. This week
 runs Monday 23/11 to Sunday 29/11, next week Monday 30/11 to Sunday 6/12 (ISO week 49).
@@ -10,7 +10,14 @@ from datetime import date, datetime, time, timezone
 
 import pytest
 
-from bot.datetime_da import LOCAL_TZ, WhenQuery, format_date, format_slot, parse_clock, parse_when
+from bot.language.datetime_da import (
+    LOCAL_TZ,
+    WhenQuery,
+    format_date,
+    format_slot,
+    parse_clock,
+    parse_when,
+)
 
 WEDNESDAY = datetime(2026, 11, 25, 10, 0, tzinfo=LOCAL_TZ)
 MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=LOCAL_TZ)

@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.booking import (
+from bot.db.models import Booking, local_now
+from bot.db.session import session_scope
+from bot.services.booking import (
     REFERENCE_ALPHABET,
     AlreadyCancelledError,
     BookingInPastError,
@@ -29,9 +31,7 @@ from bot.booking import (
     new_reference,
     normalize_reference,
 )
-from bot.db import session_scope
-from bot.models import Booking, local_now
-from bot.validation import NAME_BAD_CHARS, NAME_HAS_CPR, NAME_TOO_LONG
+from bot.services.validation import NAME_BAD_CHARS, NAME_HAS_CPR, NAME_TOO_LONG
 from tests.fixtures_db import add_branch, add_slot, future
 
 PHONE = "22 33 44 55"
@@ -115,7 +115,7 @@ def test_free_slots_with_query(db_url: str) -> None:
 
 @dataclass
 class Window:
-    """Like bot.datetime_da.WhenQuery: a calendar range the database can use directly."""
+    """Like bot.language.datetime_da.WhenQuery: a calendar range the database can use directly."""
 
     date_from: date
     date_to: date

@@ -6,8 +6,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.booking import InvalidInputError
-from bot.courses import (
+from bot.db.models import Course, CourseSession, Enrolment
+from bot.db.session import session_scope
+from bot.services.booking import InvalidInputError
+from bot.services.courses import (
     AlreadyEnrolledError,
     EnrolmentAlreadyCancelledError,
     EnrolmentNotFoundError,
@@ -21,9 +23,7 @@ from bot.courses import (
     waitlist_length,
     waitlist_position,
 )
-from bot.db import session_scope
-from bot.models import Course, CourseSession, Enrolment
-from bot.validation import NAME_BAD_CHARS, NAME_HAS_CPR, NAME_TOO_LONG
+from bot.services.validation import NAME_BAD_CHARS, NAME_HAS_CPR, NAME_TOO_LONG
 from tests.fixtures_db import add_branch, add_course_session, future
 
 

@@ -1,4 +1,4 @@
-"""The handoff service (bot/handoff.py) on real SQLite and PostgreSQL databases."""
+"""The handoff service (bot/services/handoff.py) on real SQLite and PostgreSQL databases."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.db import session_scope
-from bot.handoff import HandoffError, HandoffService, response_promise
-from bot.library import load_library
-from bot.models import AuditEvent, ChatMessage, Conversation, utc_now
-from bot.privacy import REDACTED
-from bot.transcripts import add_message, get_or_create_conversation
+from bot.db.models import AuditEvent, ChatMessage, Conversation, utc_now
+from bot.db.session import session_scope
+from bot.db.transcripts import add_message, get_or_create_conversation
+from bot.language.privacy import REDACTED
+from bot.services.handoff import HandoffError, HandoffService, response_promise
+from bot.services.library import load_library
 from tests.handoff_support import DEFAULT_LIBRARY, add_staff, avoid_midnight_gap, write_library
 
 
@@ -277,7 +277,7 @@ def test_kiosk_call_when_staffed_and_when_not(
 def test_availability_needs_open_library_and_signed_in_staff(
     sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, always_open: Path
 ) -> None:
-    from bot.staff_auth import login
+    from bot.services.staff_auth import login
     from tests.handoff_support import STAFF_PASSWORD
 
     service = HandoffService(sqlite_url)

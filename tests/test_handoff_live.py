@@ -20,8 +20,8 @@ import pytest
 import websockets
 from sqlalchemy import select
 
-from bot.db import session_scope
-from bot.models import AuditEvent, ChatMessage, HandoffTicket
+from bot.db.models import AuditEvent, ChatMessage, HandoffTicket
+from bot.db.session import session_scope
 from tests.handoff_support import (
     STAFF_PASSWORD,
     StaffLogin,

@@ -17,8 +17,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from bot.db import session_scope
-from bot.models import Conversation
+from bot.db.models import Conversation
+from bot.db.session import session_scope
 from tests.fixtures_browser import DOCS
 
 pytestmark = [
@@ -149,8 +149,8 @@ def test_start_forfra_clears_at_once(live, page: Page) -> None:
 
 
 def test_call_staff_reaches_the_staff_side(live, page: Page) -> None:
-    from bot.library import is_staffed_open, load_library
-    from bot.models import HandoffTicket, local_now
+    from bot.db.models import HandoffTicket, local_now
+    from bot.services.library import is_staffed_open, load_library
 
     open_kiosk(live, page)
     with page.expect_response(re.compile(r"/api/kiosk/call$")) as response_info:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import PROJECT_ROOT
-from bot.knowledge import KnowledgeIndex, is_valid_id, load_articles
-from bot.text import fold
-from bot.topics import INTENT_TOPICS, KNOWLEDGE_TOPICS
+from bot.core.config import PROJECT_ROOT
+from bot.core.topics import INTENT_TOPICS, KNOWLEDGE_TOPICS
+from bot.language.text import fold
+from bot.services.knowledge import KnowledgeIndex, is_valid_id, load_articles
 
 KNOWLEDGE_DIR = PROJECT_ROOT / "knowledge"
 ARTICLES = load_articles(KNOWLEDGE_DIR)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.library import (
+from bot.services.library import (
     find_branch,
     format_opening_hours,
     format_week,

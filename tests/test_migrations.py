@@ -14,8 +14,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-from bot.config import PROJECT_ROOT
-from bot.db import (
+from bot.core.config import PROJECT_ROOT
+from bot.db.models import Base
+from bot.db.session import (
     alembic_config,
     current_revision,
     dispose_engine,
@@ -23,7 +24,6 @@ from bot.db import (
     get_engine,
     upgrade_database,
 )
-from bot.models import Base
 from tests.fixtures_db import PostgresServer
 
 TABLES = {

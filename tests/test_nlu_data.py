@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.topics import KNOWLEDGE_TOPICS, TOPICS
+from bot.core.topics import KNOWLEDGE_TOPICS, TOPICS
 
 ROOT = Path(__file__).resolve().parent.parent
 NLU_DIR = ROOT / "data" / "nlu"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bot.evaluate import evaluate
+from bot.tools.evaluate import evaluate
 
 pytestmark = pytest.mark.live
 

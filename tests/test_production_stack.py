@@ -19,8 +19,8 @@ import pytest
 import redis
 import websockets
 
-from bot.config import PROJECT_ROOT
-from bot.runner import endpoints_config
+from bot.core.config import PROJECT_ROOT
+from bot.tools.runner import endpoints_config
 from tests.fixtures_live import LiveAssistant, free_port, running_assistant
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres]

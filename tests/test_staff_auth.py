@@ -1,4 +1,5 @@
-"""Staff accounts and sign-in (bot/staff_auth.py) against real SQLite and PostgreSQL databases.
+"""Staff accounts and sign-in (bot/services/staff_auth.py) against real SQLite and PostgreSQL
+databases.
 
 The HTTP side (cookies, CSRF header, 401s, redirects) is tested against the running gateway in
 tests/test_handoff_live.py; the CLI in tests/test_cli_staff.py.
@@ -12,10 +13,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot import staff_auth
-from bot.db import session_scope
-from bot.models import AuditEvent, StaffSession, StaffUser, utc_now
-from bot.staff_auth import (
+from bot.db.models import AuditEvent, StaffSession, StaffUser, utc_now
+from bot.db.session import session_scope
+from bot.services import staff_auth
+from bot.services.staff_auth import (
     AccountError,
     AuthError,
     create_staff,

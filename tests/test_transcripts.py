@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from bot.db import session_scope
-from bot.transcripts import add_message, get_or_create_conversation, transcript
+from bot.db.session import session_scope
+from bot.db.transcripts import add_message, get_or_create_conversation, transcript
 
 
 def test_messages_are_numbered_in_order(db_url: str) -> None:

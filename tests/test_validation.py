@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.validation import (
+from bot.services.validation import (
     CONTACT_HAS_CPR,
     CONTACT_INVALID,
     NAME_BAD_CHARS,

@@ -21,9 +21,9 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from bot.db import session_scope
-from bot.models import ChatMessage
-from bot.transcripts import add_message
+from bot.db.models import ChatMessage
+from bot.db.session import session_scope
+from bot.db.transcripts import add_message
 from tests.fixtures_browser import DOCS, TIMEOUT
 from tests.fixtures_live import free_port
 

@@ -15,16 +15,16 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text as sql_text
 from starlette.concurrency import run_in_threadpool
 
-from bot.config import Settings, get_settings
-from bot.db import session_scope
+from bot.core.config import Settings, get_settings
+from bot.db.session import session_scope
 from bot.gateway.chat import SESSION_ID_PATTERN, ChatService
-from bot.gateway.citizen import add_cors
-from bot.gateway.citizen import router as citizen_router
 from bot.gateway.hub import Hub, make_hub
 from bot.gateway.rasa_client import RasaClient
+from bot.gateway.routes.citizen import add_cors
+from bot.gateway.routes.citizen import router as citizen_router
+from bot.gateway.routes.staff import router as staff_router
 from bot.gateway.sockets import forward_events
-from bot.gateway.staff import router as staff_router
-from bot.transcripts import message_to_dict, transcript
+from bot.services.transcripts import messages_after
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
@@ -108,7 +108,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def conversation(session_id: str, after: int = 0) -> JSONResponse:
         """The citizen's own transcript, e.g. to restore the chat after a page reload."""
         _check_session_id(session_id)
-        messages = await run_in_threadpool(_messages_after, settings, session_id, after)
+        messages = await run_in_threadpool(
+            messages_after, settings.database_url, session_id, after
+        )
         return JSONResponse({"session_id": session_id, "messages": messages})
 
     @app.websocket("/api/ws/{session_id}")
@@ -122,7 +124,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         queue = hub.subscribe(session_id)
         try:
             # Subscribe before reading the backlog, so nothing falls between the two.
-            backlog = await run_in_threadpool(_messages_after, settings, session_id, after)
+            backlog = await run_in_threadpool(
+                messages_after, settings.database_url, session_id, after
+            )
             sent = after
             for message in backlog:
                 await websocket.send_json({"type": "message", "message": message})
@@ -176,11 +180,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _check_session_id(session_id: str) -> None:
     if not SESSION_ID_PATTERN.match(session_id):
         raise BadChatRequest("Ugyldigt session_id.")
-
-
-def _messages_after(settings: Settings, session_id: str, after: int) -> list[dict[str, Any]]:
-    with session_scope(settings.database_url) as session:
-        return [message_to_dict(m) for m in transcript(session, session_id, after_seq=after)]
 
 
 def _database_ok(settings: Settings) -> bool:

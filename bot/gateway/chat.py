@@ -1,7 +1,8 @@
 """One citizen turn: check, redact, store, ask Rasa, store the answer, reply with its topic.
 
-While a conversation is with staff (queued or taken, see bot/handoff.py) the citizen's messages
-are stored and published to the staff console instead of going to Rasa; the bot stays silent.
+While a conversation is with staff (queued or taken, see bot/services/handoff.py) the citizen's
+messages are stored and published to the staff console instead of going to Rasa; the bot stays
+silent.
 Rasa asks for a person with a ``{"handoff": "request"}`` custom message (actions/handoff.py),
 which is turned into a queue entry here. Every state change is committed before it is
 published (``publish_change``), so a reconnecting client catches up from the database.
@@ -18,20 +19,16 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from bot.config import Settings
-from bot.db import session_scope
+from bot.core.config import Settings
+from bot.core.topics import topic_for
+from bot.db.models import Conversation
+from bot.db.session import session_scope
+from bot.db.transcripts import add_message, get_or_create_conversation, transcript
 from bot.gateway.hub import Hub
 from bot.gateway.rasa_client import AssistantUnavailable, RasaClient
-from bot.handoff import CANCEL_PAYLOAD, Change, HandoffService
-from bot.models import Conversation
-from bot.privacy import redact_cpr
-from bot.topics import topic_for
-from bot.transcripts import (
-    add_message,
-    get_or_create_conversation,
-    message_to_dict,
-    transcript,
-)
+from bot.language.privacy import redact_cpr
+from bot.services.handoff import CANCEL_PAYLOAD, Change, HandoffService
+from bot.services.transcripts import message_to_dict
 
 log = logging.getLogger(__name__)
 

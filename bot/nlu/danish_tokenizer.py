@@ -21,8 +21,8 @@ from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.training_data.message import Message
 from spacy.language import Language
 
-from bot.nlu.danish import lemma
-from bot.text import fold
+from bot.language.danish import lemma
+from bot.language.text import fold
 
 
 @lru_cache(maxsize=1)

@@ -1,6 +1,6 @@
 """Handoff to library staff: staff accounts and sessions, tickets, notes and the audit log.
 
-Written by hand to match bot/models.py (test_migrations checks that autogenerate finds no
+Written by hand to match bot/db/models.py (test_migrations checks that autogenerate finds no
 difference). The partial unique index on handoff_tickets carries its WHERE clause for both
 engines, like the booking indexes of 0001.
 

@@ -1,0 +1,209 @@
+"""Reading what the citizen wrote: the latest message, button payloads, yes/no/stop, names,
+contacts, references and "den første" — pure functions over text and the tracker.
+
+An ``extract_<slot>`` method (actions/forms/base.py) returns the slots it found, or one of two
+keys the form loop understands: ``PROBLEM`` (a Danish reason to show before asking again) or
+``FINISH`` (end the form now with this outcome).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from rasa_sdk import Tracker
+
+from bot.services.booking import normalize_reference
+from bot.services.validation import (
+    CONTACT_INVALID,
+    NAME_MISSING,
+    contact_problem,
+    name_problem,
+    normalize_email,
+    normalize_name,
+    normalize_phone,
+)
+
+PROBLEM = "__problem__"
+FINISH = "__finish__"
+
+_STOP = re.compile(
+    r"^\W*(?:nej,?\s+)?(?:stop(?:p|\s+det|\s+nu)?|glem\s+det|annuller(?:\s+det)?|afbryd"
+    r"|fortryd|drop\s+det|lad\s+v(?:æ|ae)re|jeg\s+vil\s+ikke\s+alligevel|ikke\s+alligevel"
+    r"|nej\s+tak,?\s+alligevel\s+ikke)\W*$",
+    re.IGNORECASE,
+)
+_AFFIRM = re.compile(
+    r"^\W*(?:ja|jo|jep|jeps|ok|okay|yes|gerne|korrekt|det\s+er\s+rigtigt|det\s+passer|fint"
+    r"|book|tilmeld)\b",
+    re.IGNORECASE,
+)
+_DENY = re.compile(r"^\W*(?:nej|nix|nope|ikke\s+rigtigt|forkert|ret)\b", re.IGNORECASE)
+_PAYLOAD = re.compile(r"^/(?P<intent>\w+)(?P<json>\{.*\})?\s*$", re.DOTALL)
+
+
+def latest_text(tracker: Tracker) -> str:
+    return str((tracker.latest_message or {}).get("text") or "").strip()
+
+
+def latest_intent(tracker: Tracker) -> str:
+    return str(((tracker.latest_message or {}).get("intent") or {}).get("name") or "")
+
+
+def payload_value(text: str, key: str) -> str | None:
+    """The value of ``key`` in a button payload like ``/inform{"help_slot":"12"}``."""
+    match = _PAYLOAD.match(text or "")
+    if not match or not match["json"]:
+        return None
+    try:
+        data = json.loads(match["json"])
+    except ValueError:
+        return None
+    value = data.get(key) if isinstance(data, dict) else None
+    return None if value is None else str(value)
+
+
+def is_payload(text: str) -> bool:
+    return bool(_PAYLOAD.match(text or ""))
+
+
+# The NLU's "stop" only counts with one of these words in the message: a name such as
+# "Robert'); DROP TABLE ..." must be re-asked, not taken as "drop det".
+_STOP_WORD = re.compile(
+    r"\b(?:stop\w*|glem|annuller\w*|afbryd\w*|fortryd\w*|fortrudt|drop\s+det|lad\s+v(?:æ|ae)re"
+    r"|alligevel|afslut\w*|gider\s+ikke|ikke\s+mere|stands)\b",
+    re.IGNORECASE,
+)
+_HUMAN_WORD = re.compile(
+    r"medarbejder|menneske|person|personale|bibliotekar|ringe|tale\s+med|snakke\s+med", re.I
+)
+
+
+def wants_stop(text: str, intent: str, confidence: float = 1.0) -> bool:
+    if _STOP.match(text or ""):
+        return True
+    return intent == "stop" and confidence >= 0.6 and bool(_STOP_WORD.search(text or ""))
+
+
+def wants_human(text: str, intent: str, confidence: float = 1.0) -> bool:
+    if text.strip() == "/request_human":
+        return True
+    return intent == "request_human" and confidence >= 0.6 and bool(_HUMAN_WORD.search(text))
+
+
+def is_affirm(text: str, intent: str) -> bool:
+    if intent == "affirm":
+        return True
+    return bool(_AFFIRM.match(text or "")) and not _DENY.match(text or "")
+
+
+def is_deny(text: str, intent: str) -> bool:
+    return intent == "deny" or bool(_DENY.match(text or ""))
+
+
+def confidence(tracker: Tracker) -> float:
+    intent = (tracker.latest_message or {}).get("intent") or {}
+    return float(intent.get("confidence") or 0.0)
+
+
+_EMAIL = re.compile(r"[^\s,;:<>()\[\]]+@[^\s,;:<>()\[\]]+")
+_PHONE = re.compile(r"(?:\+|00)?\d[\d \-./()]{6,}\d")
+_NAME_PREFIX = re.compile(
+    r"^\s*(?:(?:ja,?\s+)?(?:jeg\s+hedder|mit\s+navn\s+er|navnet\s+er|navn\s*:|det\s+er))\s+",
+    re.IGNORECASE,
+)
+_NOT_NAMES = frozenset(
+    {"ja", "nej", "ok", "okay", "hej", "tak", "jo", "hvad", "hvorfor", "hvem", "nix", "godt",
+     "fint", "måske", "ved ikke", "ja tak", "nej tak", "hallo"}
+)  # fmt: skip
+_REFERENCE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z0-9]{3})[ \-_.]?([A-Za-z0-9]{3})(?![A-Za-z0-9])")
+MAX_NAME_WORDS = 6
+
+
+def find_contact(text: str) -> str | None:
+    """The first valid e-mail or Danish phone number in the text, normalised."""
+    for match in _EMAIL.finditer(text or ""):
+        email = normalize_email(match.group().strip(".,!"))
+        if email:
+            return email
+    for match in _PHONE.finditer(text or ""):
+        phone = normalize_phone(match.group().strip())
+        if phone:
+            return phone
+    return None
+
+
+def contact_answer(text: str, slot: str) -> dict[str, Any]:
+    found = find_contact(text)
+    if found:
+        return {slot: found}
+    return {PROBLEM: contact_problem(text) or CONTACT_INVALID}
+
+
+def _without_contact(text: str) -> str:
+    text = _EMAIL.sub(" ", text)
+    return _PHONE.sub(" ", text)
+
+
+def name_answer(text: str, slot: str = "citizen_name") -> dict[str, Any]:
+    """The citizen's name from an answer to "Hvad er dit navn?" (contact details removed)."""
+    if "?" in text or is_payload(text):
+        return {PROBLEM: NAME_MISSING}
+    candidate = _NAME_PREFIX.sub("", _without_contact(text)).strip(" ,;:!")
+    not_a_name = candidate.casefold() in _NOT_NAMES or len(candidate.split()) > MAX_NAME_WORDS
+    if not_a_name and len(candidate) <= 100:  # a too long name gets its own explanation
+        return {PROBLEM: NAME_MISSING}
+    problem = name_problem(candidate)
+    if problem:
+        return {PROBLEM: problem}
+    return {slot: normalize_name(candidate)}
+
+
+def find_reference(text: str, *, whole_answer: bool = True) -> str | None:
+    """A booking/enrolment reference ("ABC-234") in the text.
+
+    Six letters inside a sentence are usually a word ("afbryd"), so within a sentence the
+    candidate must contain a digit, a separator or be written in capitals; a message that is
+    nothing but the six characters counts when ``whole_answer`` is set.
+    """
+    stripped = (text or "").strip(" .,!")
+    for match in _REFERENCE.finditer(text or ""):
+        raw = match.group()
+        reference = normalize_reference(raw)
+        if reference is None:
+            continue
+        if (
+            any(c.isdigit() for c in raw)
+            or any(c in "-_." for c in raw)
+            or raw.isupper()
+            or (whole_answer and stripped == raw)
+        ):
+            return reference
+    return None
+
+
+_ORDINAL_WORDS = {
+    "første": 1, "forste": 1, "anden": 2, "andet": 2, "tredje": 3, "fjerde": 4, "femte": 5,
+    "sjette": 6, "syvende": 7, "ottende": 8,
+}  # fmt: skip
+_ORDINAL = re.compile(
+    r"^\W*(?:(?:ja,?\s+)?(?:tak,?\s+)?(?:den|det|nr\.?|nummer|tid|hold)?\s*)"
+    r"(?:(?P<n>[1-9])\.?|(?P<word>første|forste|anden|andet|tredje|fjerde|femte|sjette|syvende"
+    r"|ottende)|(?P<last>sidste))(?:\s+(?:tid|tidspunkt|hold|kursus|tak|den|det))*\W*$",
+    re.IGNORECASE,
+)
+
+
+def pick_offered(text: str, offered: Any) -> str | None:
+    """The id the citizen picked by its place in the last offer: "den første", "2", "sidste"."""
+    if not isinstance(offered, list) or not offered:
+        return None
+    match = _ORDINAL.match(text or "")
+    if not match:
+        return None
+    if match["last"]:
+        return str(offered[-1])
+    index = int(match["n"]) if match["n"] else _ORDINAL_WORDS[match["word"].lower()]
+    return str(offered[index - 1]) if 1 <= index <= len(offered) else None
+

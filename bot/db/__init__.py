@@ -1,0 +1,1 @@
+"""The app database: models, engines and sessions, transcript persistence; Alembic runs on it."""

@@ -1,0 +1,417 @@
+"""The citizen's side of the gateway: widget assets, the foyer kiosk page and their small APIs.
+
+- ``/widget.js`` and ``/widget.css``: the embeddable chat widget (one ``<script>`` tag).
+- ``/kiosk?branch=<id>``: the touch-screen kiosk page, with its idle timings served into it.
+- ``GET /api/widget/config``: the welcome message and its topic buttons.
+- ``POST /api/session/start``: creates the conversation and stores the welcome message, so the
+  transcript shows what the citizen saw (and button presses are stored with their titles).
+- ``POST /api/feedback``: thumbs up/down on one bot message, kept in its ``payload["feedback"]``.
+- ``POST /api/session/end``: closes the conversation and resets Rasa's tracker (kiosk reset).
+- :func:`add_cors`: CORS for the citizen chat API, for the origins in BORGER_ALLOWED_ORIGINS.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from bot.core.config import Settings
+from bot.db.models import ChatMessage, Conversation
+from bot.db.session import session_scope
+from bot.db.transcripts import add_message, get_or_create_conversation
+from bot.gateway.chat import SESSION_ID_PATTERN
+from bot.gateway.rasa_client import AssistantUnavailable
+from bot.services.library import load_library
+from bot.services.transcripts import message_to_dict
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+router = APIRouter()
+
+# --- welcome message and topic buttons ----------------------------------------------------
+
+WELCOME_TEXT = {
+    "web": (
+        "Hej! Jeg er bibliotekets digitale assistent. Vælg et emne herunder, "
+        "eller skriv dit spørgsmål med dine egne ord."
+    ),
+    "kiosk": (
+        "Hej! Jeg er bibliotekets digitale assistent. Tryk på et emne, "
+        "eller skriv dit spørgsmål med dine egne ord."
+    ),
+}
+TOPIC_BUTTONS: tuple[tuple[str, str], ...] = (
+    ("MitID", "/ask_mitid"),
+    ("Flytning", "/ask_flytning"),
+    ("Kørekort", "/ask_koerekort"),
+    ("Skole og dagtilbud", "/ask_skole"),
+    ("Book IT-hjælp", "/book_it_help"),
+    ("Kurser", "/ask_courses"),
+    ("Tal med en medarbejder", "/request_human"),
+)
+# A payload whose intent the loaded model does not know yet falls back to its neighbour.
+FALLBACK_PAYLOADS = {"/book_it_help": "/ask_it_help"}
+# At the kiosk "Kald en medarbejder" fetches a person in the foyer instead.
+KIOSK_LEFT_OUT = {"/request_human"}
+CHANNELS = ("web", "kiosk")
+_INTENTS_TTL_SECONDS = 60.0
+
+# --- kiosk ----------------------------------------------------------------------------------
+
+KIOSK_IDLE_WARN_DEFAULT = 90.0
+KIOSK_IDLE_RESET_DEFAULT = 120.0
+_KIOSK_IDLE_MAX = 3600.0
+KIOSK_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'self'; form-action 'self'"
+)
+
+# --- CORS -------------------------------------------------------------------------------------
+
+# Only the citizen chat API is readable from other origins; the staff console is not.
+CORS_PATH_PREFIXES = (
+    "/api/chat",
+    "/api/conversation/",
+    "/api/widget/",
+    "/api/feedback",
+    "/api/session/",
+    "/api/handoff/cancel",
+)
+
+
+def allowed_origins(settings: Settings) -> list[str]:
+    """The gateway's own origins (the demo page) plus BORGER_ALLOWED_ORIGINS.
+
+    BORGER_ALLOWED_ORIGINS lists the library websites that embed the widget, separated by
+    commas or spaces, e.g. "https://kildeby-bib.dk https://www.kildeby-bib.dk"; "*" allows
+    any origin (the API has no cookies, but the allow-list keeps the chat on known sites).
+    """
+    raw = os.environ.get("BORGER_ALLOWED_ORIGINS", "").replace(",", " ").split()
+    if "*" in raw:
+        return ["*"]
+    port = settings.gateway_port
+    own = [f"http://{settings.host}:{port}", f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
+    return list(dict.fromkeys(own + [origin.rstrip("/") for origin in raw]))
+
+
+class CitizenCORSMiddleware:
+    """Starlette's CORSMiddleware, applied to the citizen chat API paths only."""
+
+    def __init__(self, app: ASGIApp, origins: list[str]) -> None:
+        self.app = app
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type"],
+            allow_credentials=False,
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(CORS_PATH_PREFIXES):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def add_cors(app: FastAPI, settings: Settings) -> None:
+    origins = allowed_origins(settings)
+    log.info("citizen API allows the origins %s", origins)
+    app.add_middleware(CitizenCORSMiddleware, origins=origins)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body() or b"")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HTTPException(400, "Forespørgslen er ikke gyldig JSON.") from exc
+    if not isinstance(body, dict):
+        raise HTTPException(400, "Forespørgslen skal være et JSON-objekt.")
+    return body
+
+
+def _session_id(body: dict[str, Any]) -> str:
+    session_id = body.get("session_id")
+    if not isinstance(session_id, str) or not session_id:
+        raise HTTPException(422, "session_id mangler.")
+    if not SESSION_ID_PATTERN.match(session_id):
+        raise HTTPException(
+            422, "session_id må kun indeholde bogstaver, tal, - og _ og højst være 64 tegn."
+        )
+    return session_id
+
+
+async def _known_intents(request: Request) -> set[str] | None:
+    """The model's intents, cached for a minute; None while Rasa cannot tell."""
+    cached = getattr(request.app.state, "citizen_intents", None)
+    if cached and time.monotonic() - cached[0] < _INTENTS_TTL_SECONDS:
+        return cached[1]
+    try:
+        intents = await request.app.state.rasa.intents()
+    except AssistantUnavailable:
+        return None
+    request.app.state.citizen_intents = (time.monotonic(), intents)
+    return intents
+
+
+def topic_buttons(intents: set[str] | None, channel: str = "web") -> list[dict[str, str]]:
+    buttons = []
+    for title, payload in TOPIC_BUTTONS:
+        if channel == "kiosk" and payload in KIOSK_LEFT_OUT:
+            continue
+        if intents is not None and payload[1:] not in intents and payload in FALLBACK_PAYLOADS:
+            payload = FALLBACK_PAYLOADS[payload]
+        buttons.append({"title": title, "payload": payload})
+    return buttons
+
+
+async def _welcome(request: Request, channel: str) -> dict[str, Any]:
+    intents = await _known_intents(request)
+    return {"text": WELCOME_TEXT[channel], "buttons": topic_buttons(intents, channel)}
+
+
+def _channel(value: Any) -> str:
+    if value in (None, ""):
+        return "web"
+    if value not in CHANNELS:
+        raise HTTPException(422, "channel skal være 'web' eller 'kiosk'.")
+    return value
+
+
+# --- assets and pages -----------------------------------------------------------------------
+
+
+def _asset(name: str, media_type: str) -> FileResponse:
+    # Short caching: library websites pick up a new widget version within minutes.
+    return FileResponse(
+        STATIC_DIR / name,
+        media_type=media_type,
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+@router.get("/widget.js", include_in_schema=False)
+async def widget_js() -> FileResponse:
+    return _asset("widget.js", "text/javascript; charset=utf-8")
+
+
+@router.get("/widget.css", include_in_schema=False)
+async def widget_css() -> FileResponse:
+    return _asset("widget.css", "text/css; charset=utf-8")
+
+
+def _seconds(value: str | None, env: str, default: float) -> float:
+    for raw in (value, os.environ.get(env)):
+        try:
+            seconds = float(raw) if raw not in (None, "") else None
+        except ValueError:
+            seconds = None
+        if seconds is not None and 1 <= seconds <= _KIOSK_IDLE_MAX:
+            return seconds
+    return default
+
+
+def kiosk_timing(idle_warn: str | None, idle_reset: str | None) -> tuple[float, float]:
+    """Seconds of inactivity before the warning and before the reset (query, env, default)."""
+    warn = _seconds(idle_warn, "BORGER_KIOSK_IDLE_WARN", KIOSK_IDLE_WARN_DEFAULT)
+    reset = _seconds(idle_reset, "BORGER_KIOSK_IDLE_RESET", KIOSK_IDLE_RESET_DEFAULT)
+    if reset <= warn:
+        reset = warn + max(10.0, warn / 3)
+    return warn, reset
+
+
+def _branch_chooser(
+    library_name: str, branches: list[tuple[str, str]], status: int
+) -> HTMLResponse:
+    links = "\n".join(
+        f'<li><a href="/kiosk?branch={html.escape(b_id)}">{html.escape(name)}</a></li>'
+        for b_id, name in branches
+    )
+    page = f"""<!doctype html>
+<html lang="da"><head><meta charset="utf-8"><title>Vælg filial – {html.escape(library_name)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><main><h1>Vælg filial til kiosken</h1>
+<p>Filialen findes ikke. Vælg en af disse:</p><ul>{links}</ul></main></body></html>"""
+    return HTMLResponse(page, status_code=status)
+
+
+@router.get("/kiosk", include_in_schema=False)
+async def kiosk(
+    request: Request,
+    branch: str = "",
+    idle_warn: str | None = None,
+    idle_reset: str | None = None,
+) -> HTMLResponse:
+    library = load_library(_settings(request).library_config)
+    chosen = library.branch(branch)
+    if chosen is None:
+        choices = [(b.id, b.name) for b in library.branches]
+        return _branch_chooser(library.name, choices, 404 if branch else 200)
+    warn, reset = kiosk_timing(idle_warn, idle_reset)
+    config = {
+        "branchId": chosen.id,
+        "branchName": chosen.name,
+        "libraryName": library.name,
+        "phone": library.phone,
+        "idleWarnSeconds": warn,
+        "idleResetSeconds": reset,
+    }
+    # "<" escaped so the JSON can never close its <script> element.
+    config_json = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
+    page = (
+        (STATIC_DIR / "kiosk.html")
+        .read_text(encoding="utf-8")
+        .replace("__KIOSK_CONFIG__", config_json)
+        .replace("__LIBRARY_NAME__", html.escape(library.name))
+        .replace("__BRANCH_NAME__", html.escape(chosen.name))
+    )
+    return HTMLResponse(
+        page, headers={"Content-Security-Policy": KIOSK_CSP, "Cache-Control": "no-store"}
+    )
+
+
+# --- citizen API ---------------------------------------------------------------------------
+
+
+@router.get("/api/widget/config")
+async def widget_config(request: Request, channel: str = "web") -> JSONResponse:
+    channel = _channel(channel)
+    library = load_library(_settings(request).library_config)
+    return JSONResponse(
+        {
+            "welcome": await _welcome(request, channel),
+            "max_chars": _settings(request).max_message_chars,
+            "library": {"name": library.name, "phone": library.phone},
+        }
+    )
+
+
+def _start(
+    settings: Settings,
+    session_id: str,
+    channel: str,
+    branch_id: str | None,
+    welcome: dict[str, Any],
+) -> list[dict[str, Any]] | None:
+    """Create the conversation and store the welcome once; None if the session is closed."""
+    try:
+        with session_scope(settings.database_url) as session:
+            conversation = get_or_create_conversation(
+                session, session_id, channel=channel, branch_id=branch_id
+            )
+            if conversation.state == "closed":
+                return None
+            if branch_id and not conversation.branch_id:
+                conversation.branch_id = branch_id
+            has_messages = session.execute(
+                select(ChatMessage.id).where(ChatMessage.conversation_id == session_id).limit(1)
+            ).first()
+            if has_messages:
+                return []
+            payload = {"buttons": welcome["buttons"], "welcome": True}
+            welcome_message = add_message(session, session_id, "bot", welcome["text"], payload)
+            return [message_to_dict(welcome_message)]
+    except IntegrityError:
+        # A second start of the same session won the race; its welcome is the one kept.
+        return []
+
+
+@router.post("/api/session/start")
+async def start_session(request: Request) -> JSONResponse:
+    body = await _json_object(request)
+    session_id = _session_id(body)
+    channel = _channel(body.get("channel"))
+    branch_id = body.get("branch_id") or None
+    if branch_id is not None:
+        library = load_library(_settings(request).library_config)
+        if not isinstance(branch_id, str) or library.branch(branch_id) is None:
+            raise HTTPException(422, "Filialen findes ikke.")
+    welcome = await _welcome(request, channel)
+    stored = await run_in_threadpool(
+        _start, _settings(request), session_id, channel, branch_id, welcome
+    )
+    if stored is None:
+        raise HTTPException(409, "Samtalen er afsluttet. Start en ny samtale.")
+    for message in stored:
+        await request.app.state.hub.publish(session_id, {"type": "message", "message": message})
+    return JSONResponse({"session_id": session_id, "messages": stored})
+
+
+def _rate(settings: Settings, session_id: str, seq: int, rating: str) -> None:
+    """Store the rating on the bot message, or raise a 4xx with the reason in Danish."""
+    with session_scope(settings.database_url) as session:
+        message = session.execute(
+            select(ChatMessage).where(
+                ChatMessage.conversation_id == session_id, ChatMessage.seq == seq
+            )
+        ).scalar_one_or_none()
+        if message is None:
+            raise HTTPException(404, "Beskeden findes ikke i denne samtale.")
+        if message.sender != "bot":
+            raise HTTPException(422, "Du kan kun bedømme assistentens svar.")
+        # A new dict, so SQLAlchemy sees the JSON column change.
+        message.payload = {**(message.payload or {}), "feedback": rating}
+
+
+@router.post("/api/feedback")
+async def feedback(request: Request) -> JSONResponse:
+    body = await _json_object(request)
+    session_id = _session_id(body)
+    seq = body.get("seq")
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
+        raise HTTPException(422, "seq skal være nummeret på en besked i samtalen.")
+    rating = body.get("rating")
+    if rating not in ("up", "down"):
+        raise HTTPException(422, "rating skal være 'up' eller 'down'.")
+    await run_in_threadpool(_rate, _settings(request), session_id, seq, rating)
+    return JSONResponse({"session_id": session_id, "seq": seq, "rating": rating})
+
+
+def _close(settings: Settings, session_id: str) -> bool:
+    with session_scope(settings.database_url) as session:
+        conversation = session.get(Conversation, session_id)
+        if conversation is None:
+            return False
+        conversation.state = "closed"
+        return True
+
+
+@router.post("/api/session/end")
+async def end_session(request: Request) -> JSONResponse:
+    body = await _json_object(request)
+    session_id = _session_id(body)
+    if not await run_in_threadpool(_close, _settings(request), session_id):
+        raise HTTPException(404, "Samtalen findes ikke.")
+    assistant_reset = True
+    try:
+        await request.app.state.rasa.restart(session_id)
+    except AssistantUnavailable as exc:
+        # The conversation is closed either way; the stale tracker is never used again.
+        log.warning("could not reset Rasa's tracker of an ended session: %s", exc)
+        assistant_reset = False
+    await request.app.state.hub.publish(session_id, {"type": "session", "state": "closed"})
+    return JSONResponse(
+        {"session_id": session_id, "state": "closed", "assistant_reset": assistant_reset}
+    )

@@ -1,0 +1,622 @@
+"""The staff console: pages, its JSON API, its WebSocket, and the citizen's handoff endpoints.
+
+Pages: ``/staff`` (the console; redirects to ``/staff/login`` without a session) and
+``/staff/login``. Everything under ``/api/staff/`` answers 401 without a valid session, and
+every state-changing request needs the session's CSRF token in ``X-CSRF-Token`` and, when the
+browser sends one, an Origin equal to the console's own (bot/services/staff_auth.py has the
+details).
+
+WebSocket ``/api/staff/ws`` (real time both ways, no polling). The handshake needs the session
+cookie and a same-origin Origin (else HTTP 401/403); the first client message must be
+``{"type": "hello", "csrf": ...}``. Then:
+
+- server → client: ``queue`` (the lists, after every change; ``new_ticket_id`` rings the bell),
+  ``message``/``handoff``/``activity``/``session`` events of watched conversations, ``ack``;
+- client → server: ``watch {conversation_id, after}`` (catch-up by sequence number, then live:
+  a reconnect loses nothing), ``unwatch``, ``reply {ticket_id, text, client_id}``, ``ping``.
+
+Citizen endpoints (same contract as the chat API): ``POST /api/handoff/cancel`` and
+``POST /api/kiosk/call``.
+
+The timeout worker (started with the app through this router's lifespan) turns queued chats
+that nobody took within BORGER_HANDOFF_TIMEOUT_SECONDS into callback requests. It sleeps
+until the next deadline in the database (or until a chat joins the queue), so it needs no
+polling either and picks up where it left off after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from bot.db.models import utc_now
+from bot.gateway.chat import SESSION_ID_PATTERN, STAFF_CHANNEL, ChatService
+from bot.gateway.hub import Event, Hub
+from bot.gateway.rasa_client import AssistantUnavailable
+from bot.gateway.sockets import forward_events
+from bot.services import staff_auth
+from bot.services.handoff import TOPIC_LABELS, HandoffError, HandoffService
+from bot.services.library import load_library
+from bot.services.staff_auth import AuthError, StaffIdentity
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static" / "staff"
+LOGIN_COOKIE = "borger_staff_login"
+CSRF_HEADER = "X-CSRF-Token"
+NOT_SIGNED_IN = "Du er ikke logget ind."
+BAD_CSRF = "Sikkerhedstjekket fejlede. Genindlæs siden, og prøv igen."
+_MAX_BODY = 16_000
+_NO_STORE = {"Cache-Control": "no-store"}
+_WORKER_MAX_SLEEP = 30.0
+
+# Strict: the console runs only its own files; nothing from elsewhere, no inline script.
+CONSOLE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; media-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CONSOLE_CSP,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+# Internal slots the summary leaves out, and Danish labels for the ones staff care about.
+_HIDDEN_SLOTS = {
+    "requested_slot", "form_attempts", "form_outcome", "session_started_metadata", "topic",
+    "when_text", "not_day",
+}  # fmt: skip
+SLOT_LABELS = {
+    "article_id": "Sidste artikel",
+    "branch": "Filial",
+    "help_topic": "Emne for IT-hjælp",
+    "help_slot": "Valgt tid",
+    "citizen_name": "Navn",
+    "citizen_contact": "Kontakt",
+    "course_session": "Kursushold",
+    "lookup_reference": "Bookingnummer",
+    "callback_description": "Beskrivelse",
+}
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    worker = asyncio.create_task(_timeout_worker(app))
+    try:
+        yield
+    finally:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+
+
+router = APIRouter(lifespan=_lifespan)
+
+
+async def _timeout_worker(app: FastAPI) -> None:
+    chat: ChatService = app.state.chat
+    while True:
+        try:
+            due = await run_in_threadpool(chat.handoff.next_expiry)
+            delay = _WORKER_MAX_SLEEP
+            if due is not None:
+                delay = min(max((due - utc_now()).total_seconds(), 0.0), _WORKER_MAX_SLEEP)
+            if delay > 0:
+                chat.queue_changed.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(chat.queue_changed.wait(), delay)
+                continue
+            await chat.expire_handoffs()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - keep the worker alive through a database hiccup
+            log.exception("handoff timeout worker failed; retrying")
+            await asyncio.sleep(5)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _url(request: Request | WebSocket) -> str:
+    return request.app.state.settings.database_url
+
+
+def _chat(request: Request | WebSocket) -> ChatService:
+    return request.app.state.chat
+
+
+def _service(request: Request | WebSocket) -> HandoffService:
+    return _chat(request).handoff
+
+
+def _ip(request: Request | WebSocket) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _same_origin(request: Request | WebSocket) -> bool:
+    """No Origin (same-origin GETs, non-browser clients) or one naming this very host."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc.lower() == (request.headers.get("host") or "").lower()
+
+
+async def _identity(request: Request | WebSocket) -> StaffIdentity | None:
+    token = request.cookies.get(staff_auth.cookie_name())
+    if not token:
+        return None
+    return await run_in_threadpool(staff_auth.identify, _url(request), token)
+
+
+async def _staff(request: Request) -> StaffIdentity:
+    identity = await _identity(request)
+    if identity is None:
+        raise HTTPException(401, NOT_SIGNED_IN)
+    return identity
+
+
+async def _staff_writing(request: Request) -> StaffIdentity:
+    """A signed-in staff member making a change: also checks Origin and the CSRF token."""
+    identity = await _staff(request)
+    if not _same_origin(request) or not staff_auth.csrf_ok(
+        identity, request.headers.get(CSRF_HEADER)
+    ):
+        raise HTTPException(403, BAD_CSRF)
+    return identity
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > _MAX_BODY:
+        raise HTTPException(413, "Forespørgslen er for stor.")
+    try:
+        body = json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HTTPException(400, "Forespørgslen er ikke gyldig JSON.") from exc
+    if not isinstance(body, dict):
+        raise HTTPException(400, "Forespørgslen skal være et JSON-objekt.")
+    return body
+
+
+def _json(data: Any, status_code: int = 200) -> JSONResponse:
+    return JSONResponse(data, status_code=status_code, headers={"Cache-Control": "no-store"})
+
+
+def _set_cookie(response: Response, name: str, value: str, max_age: int | None) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        secure=staff_auth.cookie_secure(),
+        httponly=True,
+        samesite="strict",
+    )
+
+
+def _staff_json(identity: StaffIdentity) -> dict[str, Any]:
+    return {
+        "staff": {"id": identity.staff_id, "username": identity.username, "name": identity.name},
+        "csrf": identity.csrf_token,
+    }
+
+
+async def _run(request: Request, call: Any, *args: Any) -> Any:
+    """Run a service call in the thread pool, mapping HandoffError to its HTTP status."""
+    try:
+        return await run_in_threadpool(call, *args)
+    except HandoffError as exc:
+        raise HTTPException(exc.status_code, exc.message) from exc
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+def _page(name: str) -> FileResponse:
+    return FileResponse(STATIC_DIR / name, media_type="text/html", headers=PAGE_HEADERS)
+
+
+@router.get("/staff", include_in_schema=False)
+async def console_page(request: Request) -> Response:
+    if await _identity(request) is None:
+        return RedirectResponse("/staff/login", status_code=303, headers=_NO_STORE)
+    return _page("console.html")
+
+
+@router.get("/staff/login", include_in_schema=False)
+async def login_page(request: Request) -> Response:
+    if await _identity(request) is not None:
+        return RedirectResponse("/staff", status_code=303, headers=_NO_STORE)
+    return _page("login.html")
+
+
+# --- sign-in --------------------------------------------------------------------------------
+
+
+@router.get("/api/staff/csrf")
+async def login_csrf() -> JSONResponse:
+    """A token for the sign-in form (double submit: cookie and header must match)."""
+    token = secrets.token_urlsafe(32)
+    response = _json({"csrf": token})
+    _set_cookie(response, LOGIN_COOKIE, token, max_age=3600)
+    return response
+
+
+@router.post("/api/staff/login")
+async def login(request: Request) -> JSONResponse:
+    presented = request.headers.get(CSRF_HEADER) or ""
+    expected = request.cookies.get(LOGIN_COOKIE) or ""
+    if not _same_origin(request) or not expected or not secrets.compare_digest(
+        presented.encode(), expected.encode()
+    ):
+        raise HTTPException(403, BAD_CSRF)
+    body = await _body(request)
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise HTTPException(422, "Skriv brugernavn og adgangskode.")
+    try:
+        token, identity = await run_in_threadpool(
+            staff_auth.login, _url(request), username, password, _ip(request)
+        )
+    except AuthError as exc:
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
+    response = _json(_staff_json(identity))
+    _set_cookie(response, staff_auth.cookie_name(), token, staff_auth.session_hours() * 3600)
+    response.delete_cookie(LOGIN_COOKIE, path="/")
+    return response
+
+
+@router.post("/api/staff/logout")
+async def logout(request: Request) -> JSONResponse:
+    identity = await _staff_writing(request)
+    await run_in_threadpool(staff_auth.logout, _url(request), identity, _ip(request))
+    response = _json({"ok": True})
+    response.delete_cookie(
+        staff_auth.cookie_name(), path="/", secure=staff_auth.cookie_secure(), httponly=True,
+        samesite="strict",
+    )
+    return response
+
+
+@router.get("/api/staff/me")
+async def me(request: Request) -> JSONResponse:
+    return _json(_staff_json(await _staff(request)))
+
+
+# --- tickets --------------------------------------------------------------------------------
+
+
+@router.get("/api/staff/tickets")
+async def tickets(request: Request) -> JSONResponse:
+    await _staff(request)
+    return _json(await run_in_threadpool(_service(request).tickets))
+
+
+@router.get("/api/staff/tickets/{ticket_id}")
+async def ticket_detail(request: Request, ticket_id: int) -> JSONResponse:
+    identity = await _staff(request)
+    detail = await _run(
+        request, _service(request).ticket_detail, ticket_id, identity.staff_id,
+        identity.username, _ip(request),
+    )
+    return _json(detail)
+
+
+@router.get("/api/staff/tickets/{ticket_id}/summary")
+async def ticket_summary(request: Request, ticket_id: int) -> JSONResponse:
+    """What the bot learned before the handoff: topic, intents, filled slots (Rasa tracker)."""
+    await _staff(request)
+    ticket = await _run(request, _service(request).ticket, ticket_id)
+    summary: dict[str, Any] = {
+        "topic": ticket["topic"],
+        "topic_label": ticket["topic_label"],
+        "reason_label": ticket["reason_label"],
+        "intents": [],
+        "slots": [],
+        "available": False,
+    }
+    if ticket["conversation_id"]:
+        try:
+            tracker = await request.app.state.rasa.tracker(ticket["conversation_id"])
+        except AssistantUnavailable:
+            return _json(summary)
+        summary.update(tracker_summary(tracker))
+        summary["available"] = True
+        if not summary["topic"] and summary.get("last_topic"):
+            summary["topic"] = summary["last_topic"]
+            summary["topic_label"] = TOPIC_LABELS.get(summary["last_topic"], summary["last_topic"])
+    return _json(summary)
+
+
+def tracker_summary(tracker: dict[str, Any]) -> dict[str, Any]:
+    """Intents in order (with confidence) and the filled slots with Danish labels."""
+    intents = []
+    for event in tracker.get("events") or []:
+        if event.get("event") != "user":
+            continue
+        intent = (event.get("parse_data") or {}).get("intent") or {}
+        if intent.get("name"):
+            confidence = round(float(intent.get("confidence") or 0), 2)
+            intents.append({"name": intent["name"], "confidence": confidence})
+    slots = tracker.get("slots") or {}
+    filled = [
+        {"name": name, "label": SLOT_LABELS.get(name, name), "value": str(value)}
+        for name, value in slots.items()
+        if value not in (None, "", [], {}) and name not in _HIDDEN_SLOTS
+    ]
+    return {"intents": intents[-10:], "slots": filled, "last_topic": slots.get("topic")}
+
+
+@router.post("/api/staff/tickets/{ticket_id}/take")
+async def take(request: Request, ticket_id: int) -> JSONResponse:
+    identity = await _staff_writing(request)
+    change = await _run(request, _service(request).take, ticket_id, identity.staff_id, _ip(request))
+    await _chat(request).publish_change(change)
+    return _json({"ticket": change.ticket})
+
+
+@router.post("/api/staff/tickets/{ticket_id}/reply")
+async def reply(request: Request, ticket_id: int) -> JSONResponse:
+    identity = await _staff_writing(request)
+    text = (await _body(request)).get("text")
+    if not isinstance(text, str):
+        raise HTTPException(422, "Skriv en besked.")
+    change = await _run(request, _service(request).reply, ticket_id, identity.staff_id, text)
+    await _chat(request).publish_change(change, positions=False)
+    return _json({"ticket": change.ticket, "message": change.messages[0]})
+
+
+@router.post("/api/staff/tickets/{ticket_id}/return")
+async def return_to_bot(request: Request, ticket_id: int) -> JSONResponse:
+    identity = await _staff_writing(request)
+    change = await _run(
+        request, _service(request).return_to_bot, ticket_id, identity.staff_id, _ip(request)
+    )
+    await _chat(request).publish_change(change)
+    return _json({"ticket": change.ticket})
+
+
+@router.post("/api/staff/tickets/{ticket_id}/close")
+async def close(request: Request, ticket_id: int) -> JSONResponse:
+    identity = await _staff_writing(request)
+    outcome = (await _body(request)).get("outcome")
+    change = await _run(
+        request, _service(request).close, ticket_id, identity.staff_id, str(outcome or ""),
+        _ip(request),
+    )
+    await _chat(request).publish_change(change)
+    return _json({"ticket": change.ticket})
+
+
+@router.post("/api/staff/tickets/{ticket_id}/notes")
+async def add_note(request: Request, ticket_id: int) -> JSONResponse:
+    identity = await _staff_writing(request)
+    text = (await _body(request)).get("text")
+    if not isinstance(text, str):
+        raise HTTPException(422, "Skriv en note.")
+    note = await _run(request, _service(request).add_note, ticket_id, identity.staff_id, text)
+    return _json({"note": note})
+
+
+# --- citizen endpoints ----------------------------------------------------------------------
+
+
+def _citizen_session(body: dict[str, Any]) -> str:
+    session_id = body.get("session_id")
+    if not isinstance(session_id, str) or not SESSION_ID_PATTERN.match(session_id):
+        raise HTTPException(
+            422, "session_id mangler eller er ugyldigt (bogstaver, tal, - og _, højst 64 tegn)."
+        )
+    return session_id
+
+
+@router.post("/api/handoff/cancel")
+async def cancel_handoff(request: Request) -> JSONResponse:
+    """The citizen leaves the queue; their session id is their only key, to this chat only."""
+    session_id = _citizen_session(await _body(request))
+    change = await _chat(request).cancel_handoff(session_id)
+    if change is None:
+        raise HTTPException(409, "Samtalen venter ikke på en medarbejder.")
+    return JSONResponse({"session_id": session_id, "handoff": change.handoff})
+
+
+@router.post("/api/kiosk/call")
+async def kiosk_call(request: Request) -> JSONResponse:
+    """"Kald en medarbejder" at a kiosk: a ticket in the staff queue with the branch named."""
+    body = await _body(request)
+    session_id = _citizen_session(body)
+    branch_id = body.get("branch_id")
+    if not isinstance(branch_id, str) or load_library().branch(branch_id) is None:
+        raise HTTPException(422, "Filialen findes ikke.")
+    ok, message, change = await _run(request, _service(request).kiosk_call, session_id, branch_id)
+    if change is not None:
+        await _chat(request).publish_change(change, positions=False)
+    return JSONResponse({"ok": ok, "message": message})
+
+
+# --- the console's WebSocket ----------------------------------------------------------------
+
+
+async def _deny(websocket: WebSocket, status_code: int, detail: str) -> None:
+    try:
+        await websocket.send_denial_response(JSONResponse({"detail": detail}, status_code))
+    except RuntimeError:
+        # A server without the denial-response extension can only refuse the handshake.
+        await websocket.close(code=4000 + status_code)
+
+
+class _ConsoleSocket:
+    """One console connection: a merged queue fed by the hub channels it listens to."""
+
+    def __init__(self, websocket: WebSocket, identity: StaffIdentity) -> None:
+        self.websocket = websocket
+        self.identity = identity
+        self.hub: Hub = websocket.app.state.hub
+        self.service = _service(websocket)
+        self.url = _url(websocket)
+        self.out: asyncio.Queue[Event] = asyncio.Queue(500)
+        self.watched: dict[str, tuple[asyncio.Queue[Event], asyncio.Task[None]]] = {}
+        self.sent: dict[str, int] = {}  # highest message seq sent per conversation
+        self.staff_feed: tuple[asyncio.Queue[Event], asyncio.Task[None]] | None = None
+
+    def _listen(self, channel: str, tag: str | None) -> tuple[asyncio.Queue[Event], asyncio.Task]:
+        queue = self.hub.subscribe(channel)
+
+        async def pump() -> None:
+            while True:
+                event = await queue.get()
+                if tag is not None:
+                    event = {**event, "conversation_id": tag}
+                if self.out.full():
+                    self.out.get_nowait()  # a stuck console catches up on reconnect
+                self.out.put_nowait(event)
+
+        return queue, asyncio.create_task(pump())
+
+    async def run(self) -> None:
+        self.staff_feed = self._listen(STAFF_CHANNEL, None)
+        try:
+            await self.websocket.send_json(
+                {"type": "hello", "staff": _staff_json(self.identity)["staff"]}
+            )
+            await self._send_queue(None)
+            await forward_events(self.websocket, self.out, self._deliver, self._command)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        channels = [(STAFF_CHANNEL, self.staff_feed)] if self.staff_feed else []
+        channels += list(self.watched.items())
+        for channel, (queue, task) in channels:
+            task.cancel()
+            self.hub.unsubscribe(channel, queue)
+        self.watched.clear()
+
+    async def _send_queue(self, new_ticket_id: Any) -> None:
+        lists = await run_in_threadpool(self.service.tickets)
+        await self.websocket.send_json({"type": "queue", "new_ticket_id": new_ticket_id, **lists})
+
+    async def _deliver(self, event: Event) -> None:
+        kind = event.get("type")
+        if kind == "queue_changed":
+            await self._send_queue(event.get("new_ticket_id"))
+            return
+        conversation_id = event.get("conversation_id")
+        message = event.get("message")
+        if message is not None and conversation_id:
+            if message["seq"] <= self.sent.get(conversation_id, 0):
+                return  # already sent with the catch-up
+            self.sent[conversation_id] = message["seq"]
+        await self.websocket.send_json(event)
+
+    async def _command(self, text: str) -> None:
+        try:
+            command = json.loads(text)
+        except ValueError:
+            return
+        if not isinstance(command, dict):
+            return
+        kind = command.get("type")
+        if kind == "ping":
+            session_id = self.identity.session_id
+            if not await run_in_threadpool(staff_auth.still_valid, self.url, session_id):
+                await self.websocket.send_json({"type": "signed_out"})
+                await self.websocket.close(code=4401)
+                return
+            await run_in_threadpool(staff_auth.touch, self.url, self.identity.session_id)
+            await self.websocket.send_json({"type": "pong"})
+        elif kind == "watch":
+            await self._watch(command.get("conversation_id"), command.get("after"))
+        elif kind == "unwatch":
+            conversation_id = command.get("conversation_id")
+            if conversation_id in self.watched:
+                queue, task = self.watched.pop(conversation_id)
+                task.cancel()
+                self.hub.unsubscribe(conversation_id, queue)
+        elif kind == "reply":
+            await self._reply(command)
+
+    async def _watch(self, conversation_id: Any, after: Any) -> None:
+        if not isinstance(conversation_id, str) or not SESSION_ID_PATTERN.match(conversation_id):
+            return
+        after = after if isinstance(after, int) and after >= 0 else 0
+        if conversation_id not in self.watched:
+            # Subscribe before reading the catch-up, so nothing falls between the two.
+            self.watched[conversation_id] = self._listen(conversation_id, conversation_id)
+        try:
+            backlog = await run_in_threadpool(
+                self.service.messages_after, conversation_id, after, self.identity.staff_id,
+                self.identity.username, _ip(self.websocket),
+            )
+        except HandoffError as exc:
+            await self.websocket.send_json(
+                {"type": "error", "conversation_id": conversation_id, "detail": exc.message}
+            )
+            return
+        self.sent[conversation_id] = max(self.sent.get(conversation_id, 0), after)
+        for message in backlog:
+            await self._deliver(
+                {"type": "message", "conversation_id": conversation_id, "message": message}
+            )
+        await self.websocket.send_json({"type": "watching", "conversation_id": conversation_id})
+
+    async def _reply(self, command: dict[str, Any]) -> None:
+        client_id = command.get("client_id")
+        ticket_id, text = command.get("ticket_id"), command.get("text")
+        if not isinstance(ticket_id, int) or not isinstance(text, str):
+            await self.websocket.send_json(
+                {"type": "ack", "client_id": client_id, "ok": False, "detail": "Ugyldig besked."}
+            )
+            return
+        try:
+            change = await run_in_threadpool(
+                self.service.reply, ticket_id, self.identity.staff_id, text
+            )
+        except HandoffError as exc:
+            await self.websocket.send_json(
+                {"type": "ack", "client_id": client_id, "ok": False, "detail": exc.message}
+            )
+            return
+        await _chat(self.websocket).publish_change(change, positions=False)
+        await self.websocket.send_json(
+            {"type": "ack", "client_id": client_id, "ok": True, "seq": change.messages[0]["seq"]}
+        )
+
+
+@router.websocket("/api/staff/ws")
+async def console_socket(websocket: WebSocket) -> None:
+    if not _same_origin(websocket):
+        await _deny(websocket, 403, "Forkert oprindelse.")
+        return
+    identity = await _identity(websocket)
+    if identity is None:
+        await _deny(websocket, 401, NOT_SIGNED_IN)
+        return
+    await websocket.accept()
+    try:
+        # The CSRF token as the first message: a page on another site that somehow got the
+        # cookie sent along still cannot speak on this socket.
+        hello = await asyncio.wait_for(websocket.receive_json(), 10)
+        if not isinstance(hello, dict) or not staff_auth.csrf_ok(identity, hello.get("csrf")):
+            await websocket.close(code=4403)
+            return
+        await run_in_threadpool(staff_auth.touch, _url(websocket), identity.session_id)
+        await _ConsoleSocket(websocket, identity).run()
+    except (WebSocketDisconnect, asyncio.TimeoutError, ValueError):
+        with contextlib.suppress(RuntimeError):
+            await websocket.close()

@@ -1,0 +1,1 @@
+"""Danish language helpers without a downloaded model: folding, lemmas, dates, CPR numbers."""

@@ -1,0 +1,400 @@
+"""Staff accounts and console sign-in: argon2 password hashes, sessions, CSRF, rate limit.
+
+Sessions live in the database (table staff_sessions), so a gateway restart or a second gateway
+instance keeps everyone signed in. The cookie holds a random token; the table holds only its
+SHA-256, so a leaked database backup cannot be replayed as a session. Each session has its own
+CSRF token, which the console sends in the ``X-CSRF-Token`` header on every state-changing
+request (on top of SameSite=Strict cookies and an Origin check in the router).
+
+Failed sign-ins are audit events; the rate limit counts them per user name and per client
+address inside a time window, so it holds across restarts and instances too.
+
+Environment:
+
+- ``BORGER_STAFF_COOKIE_SECURE`` (default ``1``): set ``0`` only for plain-http development and
+  tests on localhost; browsers do not send ``Secure`` cookies over http.
+- ``BORGER_STAFF_SESSION_HOURS`` (default 12): a session ends this long after sign-in.
+- ``BORGER_STAFF_PRESENCE_SECONDS`` (default 120): a console counts as signed in while its
+  WebSocket has been heard from within this time.
+- ``BORGER_LOGIN_MAX_FAILURES`` (default 5) per user name, ``BORGER_LOGIN_MAX_FAILURES_PER_IP``
+  (default 20), inside ``BORGER_LOGIN_WINDOW_SECONDS`` (default 900).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from bot.db.models import AuditEvent, StaffSession, StaffUser, utc_now
+from bot.db.session import session_scope
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+PASSWORD_MIN_CHARS = 10
+PASSWORD_MAX_CHARS = 256  # argon2 copes with more; this only stops absurd request bodies
+NAME_MAX_CHARS = 200
+# Presence is written at most this often per session, to spare the database.
+_TOUCH_EVERY = timedelta(seconds=15)
+
+_hasher = PasswordHasher()
+# Verified against when the user name is unknown, so timing does not reveal which names exist.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+def cookie_secure() -> bool:
+    return os.environ.get("BORGER_STAFF_COOKIE_SECURE", "1").strip().lower() not in (
+        "0",
+        "false",
+        "no",
+        "off",
+    )
+
+
+def cookie_name() -> str:
+    # The __Host- prefix makes the browser refuse the cookie unless it is Secure, host-only and
+    # Path=/; it cannot be used on plain http, so the development name is a plain one.
+    return "__Host-borger_staff" if cookie_secure() else "borger_staff"
+
+
+def session_hours() -> int:
+    return _env_int("BORGER_STAFF_SESSION_HOURS", 12)
+
+
+def presence_seconds() -> int:
+    return _env_int("BORGER_STAFF_PRESENCE_SECONDS", 120)
+
+
+class AuthError(Exception):
+    """Sign-in refused; ``message`` is Danish and safe to show."""
+
+    def __init__(self, message: str, status_code: int = 401, retry_after: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.retry_after = retry_after
+
+
+class AccountError(ValueError):
+    """A bad user name, name or password when creating or changing an account."""
+
+
+@dataclass(frozen=True)
+class StaffIdentity:
+    """The signed-in staff member behind one console session."""
+
+    staff_id: int
+    username: str
+    name: str
+    session_id: str  # SHA-256 of the cookie token
+    csrf_token: str
+
+
+@dataclass(frozen=True)
+class StaffAccount:
+    id: int
+    username: str
+    name: str
+    active: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+# --- audit ------------------------------------------------------------------------------
+
+
+def record_audit(
+    session: Session,
+    action: str,
+    *,
+    staff_id: int | None = None,
+    username: str | None = None,
+    ip: str | None = None,
+    ticket_id: int | None = None,
+    conversation_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        AuditEvent(
+            action=action,
+            staff_id=staff_id,
+            username=username,
+            ip=(ip or "")[:64] or None,
+            ticket_id=ticket_id,
+            conversation_id=conversation_id,
+            detail=detail,
+        )
+    )
+
+
+# --- accounts ---------------------------------------------------------------------------
+
+
+def normalize_username(username: str) -> str:
+    value = (username or "").strip().lower()
+    if not USERNAME_PATTERN.match(value):
+        raise AccountError(
+            "The user name must be 2-64 characters: lower-case letters, digits, '.', '_' or "
+            "'-', starting with a letter or digit."
+        )
+    return value
+
+
+def check_password(password: str) -> None:
+    if len(password) < PASSWORD_MIN_CHARS:
+        raise AccountError(f"The password must be at least {PASSWORD_MIN_CHARS} characters.")
+    if len(password) > PASSWORD_MAX_CHARS:
+        raise AccountError(f"The password must be at most {PASSWORD_MAX_CHARS} characters.")
+
+
+def hash_password(password: str) -> str:
+    check_password(password)
+    return _hasher.hash(password)
+
+
+def _account(user: StaffUser) -> StaffAccount:
+    return StaffAccount(
+        user.id, user.username, user.name, user.active, user.created_at, user.last_login_at
+    )
+
+
+def create_staff(url: str | None, username: str, name: str, password: str) -> StaffAccount:
+    username = normalize_username(username)
+    name = " ".join((name or "").split())
+    if not name or len(name) > NAME_MAX_CHARS:
+        raise AccountError(f"The name must be 1-{NAME_MAX_CHARS} characters.")
+    password_hash = hash_password(password)
+    with session_scope(url) as session:
+        if session.execute(select(StaffUser.id).where(StaffUser.username == username)).first():
+            raise AccountError(f"A staff account {username!r} already exists.")
+        user = StaffUser(username=username, name=name, password_hash=password_hash)
+        session.add(user)
+        session.flush()
+        record_audit(session, "staff_created", staff_id=user.id, username=username)
+        return _account(user)
+
+
+def list_staff(url: str | None) -> list[StaffAccount]:
+    with session_scope(url, read_only=True) as session:
+        users = session.execute(select(StaffUser).order_by(StaffUser.username)).scalars()
+        return [_account(u) for u in users]
+
+
+def set_disabled(url: str | None, username: str, disabled: bool) -> StaffAccount:
+    """Disable (and sign out everywhere) or enable an account."""
+    username = normalize_username(username)
+    with session_scope(url) as session:
+        user = session.execute(
+            select(StaffUser).where(StaffUser.username == username)
+        ).scalar_one_or_none()
+        if user is None:
+            raise AccountError(f"No staff account {username!r}.")
+        now = utc_now()
+        if disabled:
+            user.disabled_at = user.disabled_at or now
+            session.execute(
+                update(StaffSession)
+                .where(StaffSession.staff_id == user.id, StaffSession.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+        else:
+            user.disabled_at = None
+        record_audit(
+            session, "staff_disabled" if disabled else "staff_enabled", staff_id=user.id,
+            username=username,
+        )
+        return _account(user)
+
+
+# --- sign-in ----------------------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _failures(
+    session: Session, username: str, ip: str | None, since: datetime
+) -> tuple[int, int, datetime | None]:
+    """Failed sign-ins in the window: for this user name since its last success, and from this
+    address; plus the oldest counted failure (to say when the block lifts)."""
+    last_success = session.execute(
+        select(func.max(AuditEvent.created_at)).where(
+            AuditEvent.action == "login", AuditEvent.username == username
+        )
+    ).scalar_one()
+    user_since = max(since, last_success) if last_success else since
+    failed = AuditEvent.action == "login_failed"
+    by_user = session.execute(
+        select(func.count(), func.min(AuditEvent.created_at)).where(
+            failed, AuditEvent.username == username, AuditEvent.created_at > user_since
+        )
+    ).one()
+    by_ip = (0, None)
+    if ip:
+        by_ip = session.execute(
+            select(func.count(), func.min(AuditEvent.created_at)).where(
+                failed, AuditEvent.ip == ip[:64], AuditEvent.created_at > since
+            )
+        ).one()
+    oldest = min((t for t in (by_user[1], by_ip[1]) if t is not None), default=None)
+    return by_user[0], by_ip[0], oldest
+
+
+def login(
+    url: str | None, username: str, password: str, ip: str | None = None
+) -> tuple[str, StaffIdentity]:
+    """Check the password and open a session; returns (cookie token, identity).
+
+    Raises AuthError (401 wrong name/password, 429 too many failures)."""
+    wrong = AuthError("Forkert brugernavn eller adgangskode.")
+    username = (username or "").strip().lower()[:64]
+    password = password or ""
+    window = timedelta(seconds=_env_int("BORGER_LOGIN_WINDOW_SECONDS", 900))
+    now = utc_now()
+    with session_scope(url) as session:
+        by_user, by_ip, oldest = _failures(session, username, ip, now - window)
+        if by_user >= _env_int("BORGER_LOGIN_MAX_FAILURES", 5) or by_ip >= _env_int(
+            "BORGER_LOGIN_MAX_FAILURES_PER_IP", 20
+        ):
+            wait = int(((oldest or now) + window - now).total_seconds()) + 1
+            minutes = max(1, -(-wait // 60))
+            raise AuthError(
+                f"For mange forkerte forsøg. Prøv igen om {minutes} minut"
+                f"{'ter' if minutes != 1 else ''}.",
+                status_code=429,
+                retry_after=max(wait, 1),
+            )
+        user = session.execute(
+            select(StaffUser).where(StaffUser.username == username)
+        ).scalar_one_or_none()
+        try:
+            stored = user.password_hash if user else _DUMMY_HASH
+            _hasher.verify(stored, password[:PASSWORD_MAX_CHARS])
+            verified = user is not None
+        except (VerificationError, InvalidHashError):
+            verified = False
+        if not verified or user is None or not user.active:
+            record_audit(session, "login_failed", username=username or None, ip=ip)
+            session.commit()
+            raise wrong
+        if _hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = _hasher.hash(password)
+        token = secrets.token_urlsafe(32)
+        staff_session = StaffSession(
+            id=_token_hash(token),
+            staff_id=user.id,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(hours=session_hours()),
+        )
+        session.add(staff_session)
+        user.last_login_at = now
+        record_audit(session, "login", staff_id=user.id, username=username, ip=ip)
+        identity = StaffIdentity(
+            user.id, user.username, user.name, staff_session.id, staff_session.csrf_token
+        )
+    return token, identity
+
+
+def identify(url: str | None, token: str | None, touch: bool = True) -> StaffIdentity | None:
+    """The staff member of a valid session cookie, or None. ``touch`` refreshes presence."""
+    if not token or len(token) > 200:
+        return None
+    now = utc_now()
+    with session_scope(url) as session:
+        staff_session = session.get(StaffSession, _token_hash(token))
+        if (
+            staff_session is None
+            or staff_session.revoked_at is not None
+            or staff_session.expires_at <= now
+            or not staff_session.staff.active
+        ):
+            return None
+        if touch and now - staff_session.last_seen_at >= _TOUCH_EVERY:
+            staff_session.last_seen_at = now
+        user = staff_session.staff
+        return StaffIdentity(
+            user.id, user.username, user.name, staff_session.id, staff_session.csrf_token
+        )
+
+
+def touch(url: str | None, session_id: str) -> None:
+    """Presence heartbeat from the console's WebSocket."""
+    now = utc_now()
+    with session_scope(url) as session:
+        session.execute(
+            update(StaffSession)
+            .where(
+                StaffSession.id == session_id,
+                StaffSession.revoked_at.is_(None),
+                StaffSession.last_seen_at < now - _TOUCH_EVERY,
+            )
+            .values(last_seen_at=now)
+        )
+
+
+def still_valid(url: str | None, session_id: str) -> bool:
+    """Whether a session is still valid (an open WebSocket re-checks this on each ping)."""
+    now = utc_now()
+    with session_scope(url, read_only=True) as session:
+        staff_session = session.get(StaffSession, session_id)
+        return bool(
+            staff_session
+            and staff_session.revoked_at is None
+            and staff_session.expires_at > now
+            and staff_session.staff.active
+        )
+
+
+def logout(url: str | None, identity: StaffIdentity, ip: str | None = None) -> None:
+    with session_scope(url) as session:
+        session.execute(
+            update(StaffSession)
+            .where(StaffSession.id == identity.session_id)
+            .values(revoked_at=utc_now())
+        )
+        record_audit(
+            session, "logout", staff_id=identity.staff_id, username=identity.username, ip=ip
+        )
+
+
+def csrf_ok(identity: StaffIdentity, presented: str | None) -> bool:
+    return bool(presented) and hmac.compare_digest(
+        identity.csrf_token.encode(), str(presented).encode()
+    )
+
+
+def staff_online(url: str | None, now: datetime | None = None) -> bool:
+    """Whether any staff member has a live console: a valid session heard from recently."""
+    now = now or utc_now()
+    recent = now - timedelta(seconds=presence_seconds())
+    with session_scope(url, read_only=True) as session:
+        found = session.execute(
+            select(StaffSession.id)
+            .join(StaffUser, StaffUser.id == StaffSession.staff_id)
+            .where(
+                StaffSession.revoked_at.is_(None),
+                StaffSession.expires_at > now,
+                StaffSession.last_seen_at >= recent,
+                StaffUser.disabled_at.is_(None),
+            )
+            .limit(1)
+        ).first()
+        return found is not None
+

@@ -1,0 +1,1 @@
+"""Developer tools: training, the NLU hold-out evaluation, the benchmark and the process runner."""

@@ -1,0 +1,226 @@
+"""Start the action server, the Rasa server and the gateway together; stop all on Ctrl-C.
+
+`make run` calls this; the live tests use `Stack` the same way on free ports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx
+import yaml
+from sqlalchemy.engine import make_url
+
+from bot.core.config import PROJECT_ROOT, Settings, get_settings
+
+
+def _sql_store(url: str, kind: str) -> dict:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return {"type": kind, "dialect": "sqlite", "db": parsed.database}
+    return {
+        "type": kind,
+        "dialect": "postgresql",
+        "url": parsed.host or "127.0.0.1",
+        "port": parsed.port or 5432,
+        "db": parsed.database,
+        "username": parsed.username,
+        "password": parsed.password or "",
+    }
+
+
+def endpoints_config(settings: Settings) -> dict:
+    config: dict = {
+        "action_endpoint": {"url": f"{settings.actions_url}/webhook"},
+        "tracker_store": _sql_store(settings.tracker_database_url, "SQL"),
+    }
+    if settings.redis_url:
+        redis = make_url(settings.redis_url)
+        config["lock_store"] = {
+            "type": "redis",
+            "url": redis.host or "127.0.0.1",
+            "port": redis.port or 6379,
+            "db": int(redis.database or 0),
+            "password": redis.password or None,
+            "key_prefix": "borgerservice",
+        }
+    return config
+
+
+def write_endpoints(settings: Settings) -> Path:
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.var_dir / "endpoints.yml"
+    path.write_text(yaml.safe_dump(endpoints_config(settings), sort_keys=False), encoding="utf-8")
+    return path
+
+
+def prepare_database(settings: Settings) -> None:
+    """Migrate the app database and fill the demo library when it is empty."""
+    from bot.cli import main as cli_main
+
+    cli_main(["--database-url", settings.database_url, "db", "upgrade"])
+    cli_main(["--database-url", settings.database_url, "seed", "--if-empty"])
+
+
+@dataclass
+class Stack:
+    """The three processes, each in its own process group so Ctrl-C reaches only us."""
+
+    settings: Settings
+    log_dir: Path | None = None
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    _logs: list[IO[bytes]] = field(default_factory=list)
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "PYTHONPATH": str(PROJECT_ROOT),
+                "RASA_TELEMETRY_ENABLED": "false",
+                "TF_CPP_MIN_LOG_LEVEL": "3",
+                "SANIC_HOST": self.settings.host,  # rasa-sdk binds 0.0.0.0 otherwise
+                "BORGER_RASA_TOKEN": self.settings.rasa_token,
+                "BORGER_VAR_DIR": str(self.settings.var_dir),
+                "BORGER_GATEWAY_PORT": str(self.settings.gateway_port),
+                "BORGER_RASA_PORT": str(self.settings.rasa_port),
+                "BORGER_ACTIONS_PORT": str(self.settings.actions_port),
+            }
+        )
+        if self.settings.database_url_raw:
+            env["BORGER_DATABASE_URL"] = self.settings.database_url_raw
+        return env
+
+    def commands(self, endpoints: Path) -> dict[str, list[str]]:
+        s = self.settings
+        rasa = [
+            sys.executable, "-m", "rasa", "run", "--enable-api",
+            "--model", str(s.model_path), "--endpoints", str(endpoints),
+            "--credentials", str(PROJECT_ROOT / "credentials.yml"),
+            "--interface", s.host, "--port", str(s.rasa_port),
+        ]
+        if s.rasa_token:
+            rasa.append(f"--auth-token={s.rasa_token}")
+        return {
+            "actions": [
+                sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+                "--port", str(s.actions_port),
+            ],
+            "rasa": rasa,
+            "gateway": [
+                sys.executable, "-m", "uvicorn", "bot.gateway.app:create_app", "--factory",
+                "--host", s.host, "--port", str(s.gateway_port), "--no-access-log",
+                # websockets 10 (pinned by Rasa) is too old for uvicorn's default WS backend.
+                "--ws", "wsproto",
+            ],
+        }
+
+    def start(self, only: tuple[str, ...] = ("actions", "rasa", "gateway")) -> None:
+        endpoints = write_endpoints(self.settings)
+        for name, command in self.commands(endpoints).items():
+            if name not in only:
+                continue
+            output: IO[bytes] | None = None
+            if self.log_dir:
+                self.log_dir.mkdir(parents=True, exist_ok=True)
+                output = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed in stop()
+                self._logs.append(output)
+            self.processes[name] = subprocess.Popen(
+                command, cwd=PROJECT_ROOT, env=self._env(), stdout=output,
+                stderr=subprocess.STDOUT if output else None, start_new_session=True,
+            )
+
+    def wait_healthy(self, timeout: float = 240) -> float:
+        started = time.monotonic()
+        url = f"http://{self.settings.host}:{self.settings.gateway_port}/healthz"
+        while time.monotonic() - started < timeout:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {process.returncode} while starting")
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    return time.monotonic() - started
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"not healthy after {timeout:.0f} s")
+
+    def stop_one(self, name: str, timeout: float = 20) -> None:
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def stop(self) -> None:
+        for name in ("gateway", "rasa", "actions"):
+            self.stop_one(name)
+        for log in self._logs:
+            log.close()
+        self._logs.clear()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--shell", action="store_true", help="chat in the terminal instead")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    if not settings.rasa_token:
+        os.environ["BORGER_RASA_TOKEN"] = secrets.token_hex(24)
+        settings = get_settings()
+    if not settings.model_path.exists():
+        print(f"No trained model at {settings.model_path}: run 'make train'.", file=sys.stderr)
+        return 1
+    prepare_database(settings)
+    stack = Stack(settings)
+    stopping = False
+
+    def _stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        if args.shell:
+            stack.start(only=("actions",))
+            endpoints = write_endpoints(settings)
+            return subprocess.call(
+                [sys.executable, "-m", "rasa", "shell", "--model", str(settings.model_path),
+                 "--endpoints", str(endpoints)],
+                cwd=PROJECT_ROOT, env=stack._env(),
+            )
+        stack.start()
+        print("Starting the action server, Rasa and the gateway ...", flush=True)
+        seconds = stack.wait_healthy()
+        print(
+            f"\nBorgerservice-assistenten is ready after {seconds:.0f} s: open "
+            f"http://{settings.host}:{settings.gateway_port}/  (Ctrl-C stops everything)\n",
+            flush=True,
+        )
+        while not stopping and all(p.poll() is None for p in stack.processes.values()):
+            time.sleep(0.5)
+        crashed = [n for n, p in stack.processes.items() if p.poll() is not None]
+        if crashed and not stopping:
+            print(f"Stopped because {', '.join(crashed)} exited.", file=sys.stderr)
+            return 1
+        return 0
+    finally:
+        print("Stopping ...", flush=True)
+        stack.stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
