@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
+import yaml
 
 from bot.core.config import PROJECT_ROOT
-from bot.core.topics import INTENT_TOPICS, KNOWLEDGE_TOPICS
+from bot.core.topics import ARTICLE_TOPICS, INTENT_TOPICS, KNOWLEDGE_TOPICS
 from bot.language.text import fold
 from bot.services.knowledge import KnowledgeIndex, is_valid_id, load_articles
 
@@ -20,8 +22,8 @@ URL = re.compile(r"https://\S+")
 
 
 def test_there_are_enough_articles() -> None:
-    assert len(ARTICLES) >= 40
-    for topic in KNOWLEDGE_TOPICS:
+    assert len(ARTICLES) >= 100
+    for topic in ARTICLE_TOPICS:
         assert any(a.topic == topic for a in ARTICLES.values()), f"no article for {topic}"
 
 
@@ -30,8 +32,10 @@ def test_article_is_valid(article) -> None:
     assert is_valid_id(article.id)
     assert Path(article.path).stem == article.id
     assert Path(article.path).parent.name == article.topic
-    assert article.topic in KNOWLEDGE_TOPICS
+    assert article.topic in ARTICLE_TOPICS
     assert article.source.startswith("https://")
+    assert is_specific_page(article.source), f"{article.source} is a homepage or a section"
+    assert article.source in article.body, "the answer must link the page it is based on"
     assert article.reviewed <= TODAY, "reviewed date in the future"
     assert article.reviewed >= TODAY - timedelta(days=366), "not reviewed within a year"
     words = len(URL.sub("", article.body).split())
@@ -41,6 +45,51 @@ def test_article_is_valid(article) -> None:
     for related in article.related:
         assert related in ARTICLES, f"related article {related!r} does not exist"
         assert related != article.id
+
+
+def is_specific_page(url: str) -> bool:
+    """A source must be the page that says what the article says: not a homepage
+    (https://www.mitid.dk/) and not a top-level section (https://www.borger.dk/familie-og-boern)."""
+    parsed = urlparse(url)
+    return parsed.scheme == "https" and len([p for p in parsed.path.split("/") if p]) >= 2
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.mitid.dk/",
+        "https://www.mitid.dk",
+        "https://www.borger.dk/familie-og-boern",
+        "https://kildeby-bib.dk/",
+        "http://www.fstyr.dk/privat/koerekort/fornyelse-af-koerekort",
+    ],
+)
+def test_a_homepage_or_section_is_not_a_source(url: str) -> None:
+    assert not is_specific_page(url)
+
+
+def test_a_specific_page_is_a_source() -> None:
+    assert is_specific_page(
+        "https://www.fstyr.dk/privat/koerekort/fornyelse-og-erstatning/duplikatkoerekort"
+    )
+
+
+def test_moved_ids_point_at_live_articles() -> None:
+    moved = yaml.safe_load((KNOWLEDGE_DIR / "_moved.yml").read_text(encoding="utf-8")) or {}
+    for old, new in moved.items():
+        assert old not in ARTICLES, f"{old} is listed as moved but still exists"
+        assert new in ARTICLES, f"{old} moved to {new}, which does not exist"
+
+
+def test_answers_speak_to_the_citizen_as_du() -> None:
+    formal = re.compile(r"\b(?:De|Dem|Deres)\b")
+    assert not [a.id for a in ARTICLES.values() if formal.search(a.body)]
+
+
+def test_it_is_written_in_lower_case() -> None:
+    """Dansk Sprognævn writes "it" in lower case (it-hjælp, it-kurser)."""
+    upper = re.compile(r"\bIT\b")
+    assert not [a.id for a in ARTICLES.values() if upper.search(a.body + a.title)]
 
 
 @pytest.mark.parametrize(

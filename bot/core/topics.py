@@ -16,6 +16,9 @@ KNOWLEDGE_TOPICS = (
     "courses",
 )
 TOPICS = (*KNOWLEDGE_TOPICS, "staff", "smalltalk", "out_of_scope")
+# Folders under knowledge/: the knowledge topics plus out_of_scope, whose short articles say
+# where to go with matters outside the assistant's own topics (passport, tax, pension ...).
+ARTICLE_TOPICS = (*KNOWLEDGE_TOPICS, "out_of_scope")
 
 INTENT_TOPICS: dict[str, str] = {
     **{f"ask_{topic}": topic for topic in KNOWLEDGE_TOPICS},
