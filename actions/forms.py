@@ -36,7 +36,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from bot.answers import answer_question
+from bot.answers import confident_answer
 from bot.booking import normalize_reference
 from bot.config import get_settings
 from bot.db import session_scope
@@ -194,7 +194,7 @@ class ReaskingFormValidationAction(FormValidationAction):
             dispatcher.utter_message(text=WHY_WE_ASK)
             return True
         if intent.startswith("ask_") and _confidence(tracker) >= ASIDE_CONFIDENCE:
-            answer = answer_question(text, INTENT_TOPICS.get(intent, ""), None)
+            answer = confident_answer(text, INTENT_TOPICS.get(intent))
             if answer is not None:
                 dispatcher.utter_message(text=answer.text)
                 return True

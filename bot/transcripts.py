@@ -79,10 +79,13 @@ def transcript(
 
 def message_to_dict(message: ChatMessage) -> dict[str, Any]:
     payload = message.payload or {}
-    return {
+    result = {
         "seq": message.seq,
         "sender": message.sender,
         "text": message.text,
         "buttons": payload.get("buttons", []),
         "created_at": message.created_at.isoformat() + "Z" if message.created_at else None,
     }
+    if payload.get("article"):
+        result["article"] = payload["article"]
+    return result
