@@ -58,7 +58,7 @@ def test_list_shows_upcoming_sessions_with_seats_left(db: str) -> None:
     full_id = add_course_session(db, seats=1, starts_at=future(days=4))
     fill(db, full_id, 1)
     result = run_action(ActionListCourses(), load_tracker("list_courses"))
-    assert "gratis IT-kurser" in result.text  # the short intro line
+    assert "gratis it-kurser" in result.text  # the short intro line
     assert "5 ledige pladser" in result.text
     assert "venteliste" in result.text
     payloads = [b["payload"] for b in result.buttons]

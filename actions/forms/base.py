@@ -50,7 +50,7 @@ from actions.handoff import ActionHandoff
 from bot.core.config import get_settings
 from bot.core.topics import FORM_TOPICS, INTENT_TOPICS
 from bot.db.session import session_scope
-from bot.services.answers import answer_question
+from bot.services.answers import confident_answer
 
 MAX_ATTEMPTS = 3
 REQUESTED_SLOT = "requested_slot"
@@ -118,7 +118,7 @@ class ReaskingFormValidationAction(FormValidationAction):
             dispatcher.utter_message(text=WHY_WE_ASK)
             return True
         if intent.startswith("ask_") and confidence(tracker) >= ASIDE_CONFIDENCE:
-            answer = answer_question(text, INTENT_TOPICS.get(intent, ""), None)
+            answer = confident_answer(text, INTENT_TOPICS.get(intent))
             if answer is not None:
                 dispatcher.utter_message(text=answer.text)
                 return True

@@ -207,3 +207,17 @@ def pick_offered(text: str, offered: Any) -> str | None:
     index = int(match["n"]) if match["n"] else _ORDINAL_WORDS[match["word"].lower()]
     return str(offered[index - 1]) if 1 <= index <= len(offered) else None
 
+
+def previous_reply_kind(tracker: Tracker) -> str | None:
+    """The ``kind`` of the knowledge reply to the previous message, if it was one."""
+    users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users += 1
+            if users > 1:
+                return None
+        elif event.get("event") == "bot" and users == 1:
+            custom = (event.get("data") or {}).get("custom") or {}
+            if isinstance(custom, dict) and isinstance(custom.get("borger"), dict):
+                return custom["borger"].get("kind")
+    return None

@@ -88,6 +88,12 @@ def _fingerprint(directory: Path) -> tuple[tuple[str, float], ...]:
     return tuple(sorted((str(p), p.stat().st_mtime) for p in directory.glob("*/*.md")))
 
 
+def knowledge_fingerprint(directory: Path) -> tuple[tuple[str, float], ...]:
+    """Changes whenever an article, the overviews or the moved ids change on disk."""
+    files = [*directory.glob("*/*.md"), *directory.glob("_*.yml")]
+    return tuple(sorted((str(p), p.stat().st_mtime) for p in files))
+
+
 @lru_cache(maxsize=4)
 def _load_cached(directory: Path, _fingerprint: tuple) -> dict[str, Article]:
     articles: dict[str, Article] = {}
