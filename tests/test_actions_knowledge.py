@@ -86,3 +86,24 @@ def test_opening_hours_are_filled_in_from_the_library_config() -> None:
     assert "{aabningstider}" not in text
     assert "Strandby" in text
     assert "Hovedbiblioteket" not in text
+
+
+def test_a_question_about_the_courses_is_answered_with_the_way_to_sign_up() -> None:
+    tracker = tracker_from(
+        "knowledge_question", text="koster kurserne noget", intent={"name": "ask_courses"}
+    )
+    messages, slots = run(tracker)
+    assert slots["topic"] == "courses"
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert "/list_courses" in payloads and "/sign_up_course" in payloads
+
+
+def test_a_question_about_it_help_offers_a_booking_instead_of_starting_one() -> None:
+    tracker = tracker_from(
+        "knowledge_question",
+        text="hvad skal jeg have med til digital hjælp",
+        intent={"name": "ask_it_help"},
+    )
+    messages, slots = run(tracker)
+    assert slots == {"topic": "it_help", "article_id": "digital-hjaelp-medbring"}
+    assert messages[0]["buttons"][0] == {"title": "Book en tid", "payload": "/book_it_help"}

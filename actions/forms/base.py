@@ -39,10 +39,12 @@ from rasa_sdk.types import DomainDict
 
 from actions.forms.readers import (
     FINISH,
+    FORM_WISHES,
     PROBLEM,
     confidence,
     latest_intent,
     latest_text,
+    other_wish,
     wants_human,
     wants_stop,
 )
@@ -78,6 +80,7 @@ STOP_BUTTON = {"title": "Stop", "payload": "/stop"}
 STOPPED = (
     "Helt i orden – jeg har stoppet, og der er ikke gemt noget. Skriv bare, hvis der er andet."
 )
+SWITCHED = "Helt i orden – jeg stopper her, og der er ikke ændret noget. Vil du i stedet:"
 TO_STAFF = "Jeg stopper her, så du kan få hjælp af en medarbejder. Der er ikke gemt noget."
 NOT_UNDERSTOOD = "Det forstod jeg ikke helt."
 OFFER_STAFF = (
@@ -126,6 +129,9 @@ class ReaskingFormValidationAction(FormValidationAction):
 
     # --- the loop -------------------------------------------------------------------------
 
+    def form_name(self) -> str:
+        return self.name().removeprefix("validate_")
+
     def form_slots(self, domain: DomainDict) -> list[str]:
         return list(self.domain_slots(domain))
 
@@ -147,6 +153,14 @@ class ReaskingFormValidationAction(FormValidationAction):
         requested = tracker.get_slot(REQUESTED_SLOT)
 
         # In the first turn (requested is None) the message is the one that started the form.
+        wish = other_wish(text, intent, confidence(tracker), self.form_name())
+        if requested is not None and wish is not None:
+            # The citizen changed their mind ("glem det, jeg vil hellere booke en ny"): leave
+            # this form and offer the other one, which the button starts cleanly.
+            dispatcher.utter_message(
+                text=SWITCHED, buttons=[{"title": FORM_WISHES[wish][1], "payload": f"/{wish}"}]
+            )
+            return self.stop_events(domain, "stopped")
         if requested is not None and wants_stop(text, intent, confidence(tracker)):
             dispatcher.utter_message(text=STOPPED)
             return self.stop_events(domain, "stopped")

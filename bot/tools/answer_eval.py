@@ -237,4 +237,6 @@ def conversation_report(
                     report.misses.append(f"[{got}] {text!r} want {labels}")
             if answered is not None:
                 context = Context(topic=answered.topic, article_id=answered.id)
+            elif decision is not None and decision.outcome is Outcome.CLARIFY:
+                context = Context(topic=decision.choices[0].topic, article_id=context.article_id)
     return report
