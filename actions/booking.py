@@ -619,7 +619,7 @@ class ValidateMyBookingsForm(ReaskingFormValidationAction):
         with read_db_session() as session:
             for booking in bookings_for_contact(session, contact):
                 lines.append(
-                    f"• IT-hjælp {format_slot(booking.slot.starts_at)} på "
+                    f"• It-hjælp {format_slot(booking.slot.starts_at)} på "
                     f"{branch_name(booking.slot.branch_id)} (bookingnummer {booking.reference})"
                 )
             for enrolment in enrolments_for_contact(session, contact):
@@ -640,7 +640,7 @@ class ValidateMyBookingsForm(ReaskingFormValidationAction):
                     f"{contact_label(contact)}."
                 ),
                 buttons=[
-                    {"title": "Book IT-hjælp", "payload": "/book_it_help"},
+                    {"title": "Book it-hjælp", "payload": "/book_it_help"},
                     {"title": "Se kurser", "payload": "/ask_courses"},
                 ],
             )

@@ -34,7 +34,6 @@ from actions.forms.readers import (
 )
 from bot.db.models import ENROLMENT_WAITLISTED, CourseSession, local_now
 from bot.language.datetime_da import format_slot, parse_when
-from bot.services.answers import answer_question
 from bot.services.booking import BookingError
 from bot.services.courses import (
     AlreadyEnrolledError,
@@ -53,7 +52,7 @@ from bot.services.library import find_branch
 MAX_LISTED = 8
 MAX_BUTTONS = 6
 INTRO = (
-    "Biblioteket holder gratis IT-kurser (\u201dLær mere om IT\u201d) for begyndere – små hold, "
+    "Biblioteket holder gratis it-kurser (\u201dLær mere om it\u201d) for begyndere – små hold, "
     "rolig tempo og plads til spørgsmål."
 )
 REFERENCE_PROBLEM = (
@@ -73,13 +72,6 @@ _COURSE_WORDS: tuple[tuple[re.Pattern[str], dict[str, str]], ...] = tuple(
         (r"svindel|sikker|sikkerhed|adgangskode|nettet", {"topic": "andet"}),
     )
 )
-# Questions about the courses in general that the knowledge base answers better than a list.
-_KNOWLEDGE_QUESTION = re.compile(
-    r"medbring|\bmed\s+p[åa]\b|\bmed\s+til\b|koste|gratis|\bpris|hvem\s+kan|låne|laane"
-    r"|hvor\s+lang|hvad\s+lærer|hvad\s+er\s+lær",
-    re.IGNORECASE,
-)
-_LISTING_WORDS = re.compile(r"hvilke|hvornår|næste|ledig|plads|hold|liste|kommende", re.I)
 
 
 @dataclass
@@ -156,17 +148,6 @@ class ActionListCourses(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         text = latest_text(tracker)
-        if _KNOWLEDGE_QUESTION.search(text) and not _LISTING_WORDS.search(text):
-            answer = answer_question(text, "courses", None)
-            if answer is not None:
-                dispatcher.utter_message(
-                    text=answer.text,
-                    buttons=[
-                        *answer.buttons,
-                        {"title": "Se de næste kurser", "payload": "/ask_courses"},
-                    ],
-                )
-                return [SlotSet("topic", "courses"), SlotSet("article_id", answer.article_id)]
         wanted = course_filter(text)
         with read_db_session() as session:
             found = sessions_for(session, wanted)

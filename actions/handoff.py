@@ -24,7 +24,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.forms.readers import latest_intent, latest_text
+from actions.forms.readers import latest_intent, latest_text, previous_reply_kind
 from bot.core.config import get_settings
 from bot.services.handoff import HandoffService, response_promise
 
@@ -40,10 +40,8 @@ _FRUSTRATED = re.compile(
 
 OPENINGS = {
     "requested": "Selvfølgelig.",
-    "frustrated": (
-        "Det er jeg ked af – jeg kan godt forstå, hvis du hellere vil tale med et menneske."
-    ),
-    "fallback": "Jeg forstår desværre ikke, hvad du mener.",
+    "frustrated": "Undskyld, at jeg ikke kunne hjælpe dig bedre.",
+    "fallback": "Undskyld, jeg forstår desværre ikke, hvad du mener.",
     "complaint": (
         "Klager og personlige sager kan jeg ikke behandle – det skal en medarbejder se på."
     ),
@@ -56,16 +54,26 @@ OFFER_CALLBACK = (
     "{opening} Der er ingen medarbejdere i chatten lige nu{why}. Jeg kan sørge for, at en "
     "medarbejder kontakter dig {promise} på telefon eller e-mail. Vil du det?"
 )
+# A frustrated citizen, or one the bot failed twice, is offered a person rather than queued
+# unasked: they may prefer to try again in other words.
+OFFER_PERSON = "{opening} Vil du tale med en medarbejder på biblioteket?"
+OFFER_PERSON_BUTTONS = [
+    {"title": "Ja, tal med en medarbejder", "payload": "/request_human"},
+    {"title": "Nej tak, jeg prøver igen", "payload": "/something_else"},
+]
+OFFERED_REASONS = ("frustrated", "fallback")
 CALLBACK_BUTTONS = [
     {"title": "Ja, kontakt mig", "payload": "/request_callback"},
     {"title": "Nej tak", "payload": "/deny"},
 ]
 
 
-def handoff_reason(intent: str, text: str) -> str:
+def handoff_reason(intent: str, text: str, previous_kind: str | None = None) -> str:
     if intent == "complain":
         return "complaint"
-    if intent == "nlu_fallback":
+    if intent == "frustrated":
+        return "frustrated"
+    if intent == "nlu_fallback" or previous_kind == "not_understood":
         return "fallback"
     if _FRUSTRATED.search(text or ""):
         return "frustrated"
@@ -83,7 +91,9 @@ class ActionHandoff(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        reason = handoff_reason(latest_intent(tracker), latest_text(tracker))
+        reason = handoff_reason(
+            latest_intent(tracker), latest_text(tracker), previous_reply_kind(tracker)
+        )
         opening = OPENINGS[reason]
         topic = ticket_topic(tracker.get_slot("topic"))
         service = handoff_service()
@@ -93,7 +103,11 @@ class ActionHandoff(Action):
         except Exception:  # noqa: BLE001 - a database hiccup must still leave the citizen a way on
             log.exception("could not check whether staff are online")
             available = False
-        if available:
+        if available and reason in OFFERED_REASONS:
+            dispatcher.utter_message(
+                text=OFFER_PERSON.format(opening=opening), buttons=OFFER_PERSON_BUTTONS
+            )
+        elif available:
             dispatcher.utter_message(text=TO_QUEUE.format(opening=opening))
             dispatcher.utter_message(
                 json_message={"handoff": "request", "reason": reason, "topic": topic}

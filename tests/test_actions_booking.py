@@ -517,3 +517,57 @@ def test_every_slot_offered_fits_the_danish_time_asked_for(db: str, words: str) 
         assert not any(query.matches(s) for s in starts)
     else:
         assert all(query.matches(s) for s in starts), (words, starts)
+
+
+# --- known defects (issue 8, item 9): each the citizen's words, then what must happen ------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "kan jeg flytte min tid ABC-234",
+        "flyt tid KTR-7PQ til fredag",
+        "jeg vil aflyse min tid abc 234 tak",
+    ],
+)
+def test_a_reference_inside_a_sentence_after_a_short_word_is_found(text: str) -> None:
+    assert find_reference(text, whole_answer=False) in ("ABC-234", "KTR-7PQ")
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("glem det, jeg vil hellere booke en ny", "stop"),
+        ("nej vent, jeg vil hellere booke en helt ny tid", "book_it_help"),
+        ("det er forkert, jeg vil hellere flytte tiden", "move_booking"),
+    ],
+)
+def test_the_cancel_form_is_left_when_the_citizen_changes_their_mind(
+    db: str, text: str, intent: str
+) -> None:
+    tracker = load_tracker("cancel_booking_reference", text=text, intent=intent, confidence=0.9)
+    result = run_action(ValidateCancelBookingForm(), tracker)
+    assert result.slots["requested_slot"] is None
+    assert result.slots["form_outcome"] == "stopped"
+    assert "ikke ændret" in result.text
+    (offer,) = result.buttons
+    assert offer["payload"] == f"/{intent if intent != 'stop' else 'book_it_help'}"
+
+
+@pytest.mark.parametrize("text", ["den 3.", "d. 3", "den 3. tak"])
+def test_a_bare_day_of_the_month_is_a_date_in_the_booking_form(db: str, text: str) -> None:
+    third = local_now().date().replace(day=3)
+    if third < local_now().date():
+        third = (third.replace(day=1) + timedelta(days=32)).replace(day=3)
+    tracker = load_tracker("booking_help_slot", text=text, intent="inform")
+    result = run_action(ValidateBookingForm(), tracker)
+    assert "help_slot" not in result.slots or result.slots["help_slot"] is None
+    assert parse_when(result.slots["when_text"], local_now()).date_from == third
+
+
+@pytest.mark.parametrize("text", ["[CPR-nummer fjernet]", "Karen Hansen [CPR-nummer fjernet]"])
+def test_a_cpr_number_typed_as_the_name_gets_the_cpr_notice(db: str, text: str) -> None:
+    result = run_action(ValidateBookingForm(), load_tracker("booking_name", text=text))
+    assert "CPR-nummer" in result.text
+    assert "bogstaver" not in result.text
+    assert result.slots.get("citizen_name") is None

@@ -58,7 +58,7 @@ def test_list_shows_upcoming_sessions_with_seats_left(db: str) -> None:
     full_id = add_course_session(db, seats=1, starts_at=future(days=4))
     fill(db, full_id, 1)
     result = run_action(ActionListCourses(), load_tracker("list_courses"))
-    assert "gratis IT-kurser" in result.text  # the short intro line
+    assert "gratis it-kurser" in result.text  # the short intro line
     assert "5 ledige pladser" in result.text
     assert "venteliste" in result.text
     payloads = [b["payload"] for b in result.buttons]
@@ -100,11 +100,16 @@ def test_list_says_so_when_the_filter_finds_nothing(db: str) -> None:
     assert "ledige pladser" in result.text
 
 
-def test_general_course_question_gets_the_knowledge_answer(db: str) -> None:
+def test_the_listing_always_lists_questions_about_courses_go_to_the_knowledge_answer(
+    db: str,
+) -> None:
+    # "koster kurserne noget?" is ask_courses -> action_answer_knowledge now (see
+    # tests/test_actions_knowledge.py); the listing action only lists.
+    add_course_session(db, seats=5)
     result = run_action(
         ActionListCourses(), load_tracker("list_courses", text="koster kurserne noget")
     )
-    assert "/ask_courses" in [b["payload"] for b in result.buttons]
+    assert "Her er de næste hold" in result.text
 
 
 def test_course_filter_reads_topic_branch_and_date() -> None:

@@ -24,9 +24,19 @@ def tracker_from(name: str, **latest_message: object) -> Tracker:
 
 
 def run(tracker: Tracker) -> tuple[list[dict], dict[str, object]]:
+    """The text messages the citizen sees, and the slots set; the turn's ``borger`` meta
+    message (kind, topic, article) is checked in `meta`."""
     dispatcher = CollectingDispatcher()
     events = ActionAnswerKnowledge().run(dispatcher, tracker, {})
-    return dispatcher.messages, {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    texts = [m for m in dispatcher.messages if m.get("text")]
+    return texts, {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+
+
+def meta(tracker: Tracker) -> dict:
+    dispatcher = CollectingDispatcher()
+    ActionAnswerKnowledge().run(dispatcher, tracker, {})
+    (custom,) = [m["custom"]["borger"] for m in dispatcher.messages if m.get("custom")]
+    return custom
 
 
 @pytest.mark.parametrize(
@@ -45,6 +55,10 @@ def test_picks_the_specific_article_of_the_topic(intent: str, text: str, article
     assert slots == {"topic": INTENT_TOPICS[intent], "article_id": article}
     assert len(messages) == 1
     assert "https://" in messages[0]["text"]
+    described = meta(tracker)
+    assert described["kind"] == "answer"
+    assert described["article"]["id"] == article
+    assert described["article"]["source"].startswith("https://")
 
 
 @pytest.mark.parametrize("intent", sorted(i for i in INTENT_TOPICS if i.startswith("ask_")))
@@ -72,3 +86,24 @@ def test_opening_hours_are_filled_in_from_the_library_config() -> None:
     assert "{aabningstider}" not in text
     assert "Strandby" in text
     assert "Hovedbiblioteket" not in text
+
+
+def test_a_question_about_the_courses_is_answered_with_the_way_to_sign_up() -> None:
+    tracker = tracker_from(
+        "knowledge_question", text="koster kurserne noget", intent={"name": "ask_courses"}
+    )
+    messages, slots = run(tracker)
+    assert slots["topic"] == "courses"
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert "/list_courses" in payloads and "/sign_up_course" in payloads
+
+
+def test_a_question_about_it_help_offers_a_booking_instead_of_starting_one() -> None:
+    tracker = tracker_from(
+        "knowledge_question",
+        text="hvad skal jeg have med til digital hjælp",
+        intent={"name": "ask_it_help"},
+    )
+    messages, slots = run(tracker)
+    assert slots == {"topic": "it_help", "article_id": "digital-hjaelp-medbring"}
+    assert messages[0]["buttons"][0] == {"title": "Book en tid", "payload": "/book_it_help"}

@@ -111,7 +111,7 @@ def test_widget_config_offers_the_topics_with_a_fallback_for_booking(live) -> No
     config = httpx.get(f"{live.url}/api/widget/config").json()
     titles = [b["title"] for b in config["welcome"]["buttons"]]
     assert titles == [
-        "MitID", "Flytning", "Kørekort", "Skole og dagtilbud", "Book IT-hjælp", "Kurser",
+        "MitID", "Flytning", "Kørekort", "Skole og dagtilbud", "Book it-hjælp", "Kurser",
         "Tal med en medarbejder",
     ]
     booking = config["welcome"]["buttons"][4]["payload"]

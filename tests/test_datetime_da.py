@@ -587,3 +587,27 @@ def test_formatted_slot_reads_back_as_that_slot(start: datetime) -> None:
 )
 def test_parse_clock(text: str, expected: time | None) -> None:
     assert parse_clock(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # WEDNESDAY is 25 November: a day still ahead this month, else next month's.
+        ("den 27.", days(d(27))),
+        ("d. 30", days(d(30))),
+        ("d 26.", days(d(26))),
+        ("den 28", days(d(28))),
+        ("den 3.", days(d(3, 12))),
+        ("d.21", days(d(21, 12))),
+        ("12.", days(d(12, 12))),
+        ("den 27. kl 10", when(d(27), exact=t(10))),
+    ],
+)
+def test_a_bare_day_of_the_month(text: str, expected: WhenQuery) -> None:
+    assert parse_when(text, WEDNESDAY) == expected
+
+
+@pytest.mark.parametrize("text", ["den 2 uger", "det er den 4. gang", "den 35.", "3."])
+def test_not_a_day_of_the_month(text: str) -> None:
+    found = parse_when(text, WEDNESDAY)
+    assert found is None or found.date_from is None

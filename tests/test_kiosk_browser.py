@@ -26,7 +26,7 @@ pytestmark = [
     pytest.mark.browser,
 ]
 BRANCH = "hovedbiblioteket"
-TILES = ["MitID", "Flytning", "Kørekort", "Skole og dagtilbud", "Book IT-hjælp", "Kurser"]
+TILES = ["MitID", "Flytning", "Kørekort", "Skole og dagtilbud", "Book it-hjælp", "Kurser"]
 
 
 def open_kiosk(live, page: Page, warn: float = 60, reset: float = 120) -> None:
@@ -185,7 +185,7 @@ def test_booking_reference_is_shown_large_and_axe_is_clean(live, page: Page) -> 
     page.route_web_socket(re.compile(r"/api/ws/"), route)
     open_kiosk(live, page)
     assert serious_violations(page) == []  # the start screen
-    tap_tile(page, "Book IT-hjælp")
+    tap_tile(page, "Book it-hjælp")
     seq = int(page.locator(".bc-msg[data-seq]").last.get_attribute("data-seq")) + 1
     confirmation = (
         "Din tid er booket: torsdag 3. december kl. 10.00 på Hovedbiblioteket. "

@@ -39,10 +39,12 @@ from rasa_sdk.types import DomainDict
 
 from actions.forms.readers import (
     FINISH,
+    FORM_WISHES,
     PROBLEM,
     confidence,
     latest_intent,
     latest_text,
+    other_wish,
     wants_human,
     wants_stop,
 )
@@ -50,7 +52,7 @@ from actions.handoff import ActionHandoff
 from bot.core.config import get_settings
 from bot.core.topics import FORM_TOPICS, INTENT_TOPICS
 from bot.db.session import session_scope
-from bot.services.answers import answer_question
+from bot.services.answers import confident_answer
 
 MAX_ATTEMPTS = 3
 REQUESTED_SLOT = "requested_slot"
@@ -78,6 +80,7 @@ STOP_BUTTON = {"title": "Stop", "payload": "/stop"}
 STOPPED = (
     "Helt i orden – jeg har stoppet, og der er ikke gemt noget. Skriv bare, hvis der er andet."
 )
+SWITCHED = "Helt i orden – jeg stopper her, og der er ikke ændret noget. Vil du i stedet:"
 TO_STAFF = "Jeg stopper her, så du kan få hjælp af en medarbejder. Der er ikke gemt noget."
 NOT_UNDERSTOOD = "Det forstod jeg ikke helt."
 OFFER_STAFF = (
@@ -118,13 +121,16 @@ class ReaskingFormValidationAction(FormValidationAction):
             dispatcher.utter_message(text=WHY_WE_ASK)
             return True
         if intent.startswith("ask_") and confidence(tracker) >= ASIDE_CONFIDENCE:
-            answer = answer_question(text, INTENT_TOPICS.get(intent, ""), None)
+            answer = confident_answer(text, INTENT_TOPICS.get(intent))
             if answer is not None:
                 dispatcher.utter_message(text=answer.text)
                 return True
         return False
 
     # --- the loop -------------------------------------------------------------------------
+
+    def form_name(self) -> str:
+        return self.name().removeprefix("validate_")
 
     def form_slots(self, domain: DomainDict) -> list[str]:
         return list(self.domain_slots(domain))
@@ -147,6 +153,14 @@ class ReaskingFormValidationAction(FormValidationAction):
         requested = tracker.get_slot(REQUESTED_SLOT)
 
         # In the first turn (requested is None) the message is the one that started the form.
+        wish = other_wish(text, intent, confidence(tracker), self.form_name())
+        if requested is not None and wish is not None:
+            # The citizen changed their mind ("glem det, jeg vil hellere booke en ny"): leave
+            # this form and offer the other one, which the button starts cleanly.
+            dispatcher.utter_message(
+                text=SWITCHED, buttons=[{"title": FORM_WISHES[wish][1], "payload": f"/{wish}"}]
+            )
+            return self.stop_events(domain, "stopped")
         if requested is not None and wants_stop(text, intent, confidence(tracker)):
             dispatcher.utter_message(text=STOPPED)
             return self.stop_events(domain, "stopped")

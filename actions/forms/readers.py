@@ -80,6 +80,40 @@ _HUMAN_WORD = re.compile(
 )
 
 
+# The intents that start a form, the form each starts, and the button that starts it.
+FORM_WISHES: dict[str, tuple[str, str]] = {
+    "book_it_help": ("booking_form", "Book en ny tid"),
+    "cancel_booking": ("cancel_booking_form", "Aflys en tid"),
+    "move_booking": ("move_booking_form", "Flyt en tid"),
+    "my_bookings": ("my_bookings_form", "Se mine aftaler"),
+    "sign_up_course": ("course_signup_form", "Tilmeld dig et kursus"),
+    "cancel_enrolment": ("cancel_enrolment_form", "Afmeld et kursus"),
+}
+# Said together with a stop word ("glem det, jeg vil hellere booke en ny"), these name the wish.
+_WISH_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("book_it_help", re.compile(r"\bbook\w*|\bny\s+tid\b|\bbestil\w*", re.IGNORECASE)),
+    ("move_booking", re.compile(r"\bflyt\w*|\bryk\w*|\bændr\w*", re.IGNORECASE)),
+    ("sign_up_course", re.compile(r"\btilmeld\w*", re.IGNORECASE)),
+)
+WISH_CONFIDENCE = 0.7
+
+
+def other_wish(text: str, intent: str, confidence: float, form: str) -> str | None:
+    """The intent of another form the citizen now wants instead of this one, if any.
+
+    A plain stop ("annuller", "glem det") names no other wish: it just stops."""
+    if _STOP.match(text or ""):
+        return None
+    wish = FORM_WISHES.get(intent)
+    if wish and wish[0] != form and confidence >= WISH_CONFIDENCE and not is_payload(text):
+        return intent
+    if _STOP_WORD.search(text or ""):
+        for candidate, pattern in _WISH_WORDS:
+            if pattern.search(text) and FORM_WISHES[candidate][0] != form:
+                return candidate
+    return None
+
+
 def wants_stop(text: str, intent: str, confidence: float = 1.0) -> bool:
     if _STOP.match(text or ""):
         return True
@@ -117,7 +151,11 @@ _NOT_NAMES = frozenset(
     {"ja", "nej", "ok", "okay", "hej", "tak", "jo", "hvad", "hvorfor", "hvem", "nix", "godt",
      "fint", "måske", "ved ikke", "ja tak", "nej tak", "hallo"}
 )  # fmt: skip
-_REFERENCE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z0-9]{3})[ \-_.]?([A-Za-z0-9]{3})(?![A-Za-z0-9])")
+# A lookahead, so candidates may overlap: in "flyt tid KTR-7PQ" the word pair "tid KTR" must
+# not swallow the "KTR" of the real reference.
+_REFERENCE = re.compile(
+    r"(?<![A-Za-z0-9])(?=([A-Za-z0-9]{3}[ \-_.]?[A-Za-z0-9]{3})(?![A-Za-z0-9]))"
+)
 MAX_NAME_WORDS = 6
 
 
@@ -169,7 +207,7 @@ def find_reference(text: str, *, whole_answer: bool = True) -> str | None:
     """
     stripped = (text or "").strip(" .,!")
     for match in _REFERENCE.finditer(text or ""):
-        raw = match.group()
+        raw = match.group(1)
         reference = normalize_reference(raw)
         if reference is None:
             continue
@@ -187,10 +225,14 @@ _ORDINAL_WORDS = {
     "første": 1, "forste": 1, "anden": 2, "andet": 2, "tredje": 3, "fjerde": 4, "femte": 5,
     "sjette": 6, "syvende": 7, "ottende": 8,
 }  # fmt: skip
+# "2", "nr. 2", "den anden", "den sidste": a place in the last offer. "den 3." is not one:
+# that is how Danes write a day of the month (bot/language/datetime_da.py reads it).
 _ORDINAL = re.compile(
-    r"^\W*(?:(?:ja,?\s+)?(?:tak,?\s+)?(?:den|det|nr\.?|nummer|tid|hold)?\s*)"
-    r"(?:(?P<n>[1-9])\.?|(?P<word>første|forste|anden|andet|tredje|fjerde|femte|sjette|syvende"
-    r"|ottende)|(?P<last>sidste))(?:\s+(?:tid|tidspunkt|hold|kursus|tak|den|det))*\W*$",
+    r"^\W*(?:ja,?\s+)?(?:tak,?\s+)?"
+    r"(?:(?:(?:nr\.?|nummer|tid|hold)\s*)?(?P<n>[1-9])\.?"
+    r"|(?:(?:den|det)\s+)?(?:(?P<word>første|forste|anden|andet|tredje|fjerde|femte|sjette"
+    r"|syvende|ottende)|(?P<last>sidste)))"
+    r"(?:\s+(?:tid|tidspunkt|hold|kursus|tak|den|det))*\W*$",
     re.IGNORECASE,
 )
 
@@ -207,3 +249,17 @@ def pick_offered(text: str, offered: Any) -> str | None:
     index = int(match["n"]) if match["n"] else _ORDINAL_WORDS[match["word"].lower()]
     return str(offered[index - 1]) if 1 <= index <= len(offered) else None
 
+
+def previous_reply_kind(tracker: Tracker) -> str | None:
+    """The ``kind`` of the knowledge reply to the previous message, if it was one."""
+    users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users += 1
+            if users > 1:
+                return None
+        elif event.get("event") == "bot" and users == 1:
+            custom = (event.get("data") or {}).get("custom") or {}
+            if isinstance(custom, dict) and isinstance(custom.get("borger"), dict):
+                return custom["borger"].get("kind")
+    return None

@@ -20,7 +20,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from bot.core.config import Settings
-from bot.core.topics import topic_for
+from bot.core.topics import TOPICS, topic_for
 from bot.db.models import Conversation
 from bot.db.session import session_scope
 from bot.db.transcripts import add_message, get_or_create_conversation, transcript
@@ -51,6 +51,8 @@ STAFF_BUTTON = {"title": "Tal med en medarbejder", "payload": "/request_human"}
 STAFF_CHANNEL = "staff"
 # Sent to Rasa (not stored) when a queued chat times out: starts the callback form.
 CALLBACK_TRIGGER = "/request_callback"
+# Sent to Rasa (not stored) after two thumbs-down in a row: apologise and offer a person.
+FRUSTRATION_TRIGGER = "/frustrated"
 HANDOFF_STATES = ("queued", "with_staff")
 
 
@@ -91,6 +93,28 @@ def _normalise(message: dict[str, Any]) -> dict[str, Any] | None:
         for b in message.get("buttons") or []
     ]
     return {"text": str(text), "buttons": buttons}
+
+
+def assemble(raw: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Rasa's output as the chat API shows it, and what the turn was.
+
+    The knowledge action follows its text with a ``{"borger": {"kind", "topic", "article"}}``
+    custom message (actions/knowledge.py): its ``article`` belongs to the text message just
+    before it, and its ``kind`` and ``topic`` describe the turn.
+    """
+    messages: list[dict[str, Any]] = []
+    meta: dict[str, Any] = {}
+    for message in raw:
+        custom = message.get("custom")
+        if isinstance(custom, dict) and isinstance(custom.get("borger"), dict):
+            meta = custom["borger"]
+            if messages and isinstance(meta.get("article"), dict):
+                messages[-1]["article"] = meta["article"]
+            continue
+        normalised = _normalise(message)
+        if normalised:
+            messages.append(normalised)
+    return messages, meta
 
 
 class ChatService:
@@ -140,8 +164,10 @@ class ChatService:
             messages = [*notices, {"text": UNAVAILABLE, "buttons": []}]
             await self._store_and_publish_bot(session_id, messages, "out_of_scope")
             return ChatReply(session_id, "out_of_scope", messages, status_code=503)
+        messages, meta = assemble(turn.messages)
         topic = topic_for(turn.intent, turn.active_loop, turn.slots.get("topic"))
-        messages = [m for m in map(_normalise, turn.messages) if m]
+        if meta.get("topic") in TOPICS and not turn.active_loop:
+            topic = meta["topic"]
         markers = _handoff_markers(turn.messages)
         if not messages and not markers:
             # Rasa answered but no action produced text: typically a dead action server.
@@ -149,7 +175,9 @@ class ChatService:
         if markers:
             topic = "staff"  # the turn ended in a handoff, whatever the last words were about
         # The bot's "I'm passing you on" is stored before the queue entry it announces.
-        await self._store_and_publish_bot(session_id, notices + messages, topic)
+        await self._store_and_publish_bot(
+            session_id, notices + messages, topic, meta.get("kind"), meta.get("choices")
+        )
         reply = ChatReply(session_id, topic, notices + messages)
         for marker in markers:
             reply.handoff = await self._apply_marker(session_id, channel, marker) or reply.handoff
@@ -259,10 +287,34 @@ class ChatService:
                     await self._rasa_turn(change.conversation_id, CALLBACK_TRIGGER, channel, [])
         return len(changes)
 
+    async def offer_person(self, session_id: str) -> list[dict[str, Any]]:
+        """The bot's apology and offer of a person, as if the citizen had said they were not
+        helped; nothing is sent while the chat is already with staff."""
+        async with self._lock(session_id):
+            state, channel = await run_in_threadpool(self._state_of, session_id)
+            if state in HANDOFF_STATES:
+                return []
+            reply = await self._rasa_turn(session_id, FRUSTRATION_TRIGGER, channel, [])
+            return reply.messages
+
+    def _state_of(self, session_id: str) -> tuple[str, str]:
+        with session_scope(self.settings.database_url, read_only=True) as session:
+            conversation = session.get(Conversation, session_id)
+            if conversation is None:
+                return "bot", "web"
+            return conversation.state, conversation.channel or "web"
+
     async def _store_and_publish_bot(
-        self, session_id: str, messages: list[dict[str, Any]], topic: str
+        self,
+        session_id: str,
+        messages: list[dict[str, Any]],
+        topic: str,
+        kind: str | None = None,
+        choices: list[str] | None = None,
     ) -> None:
-        stored = await run_in_threadpool(self._store_bot, session_id, messages, topic)
+        stored = await run_in_threadpool(
+            self._store_bot, session_id, messages, topic, kind, choices
+        )
         await self._publish(session_id, *stored)
 
     async def _publish(self, session_id: str, *messages: dict[str, Any]) -> None:
@@ -300,19 +352,31 @@ class ChatService:
             return conversation.channel if conversation else "web"
 
     def _store_bot(
-        self, session_id: str, messages: list[dict[str, Any]], topic: str
+        self,
+        session_id: str,
+        messages: list[dict[str, Any]],
+        topic: str,
+        kind: str | None = None,
+        choices: list[str] | None = None,
     ) -> list[dict[str, Any]]:
+        """Store the bot's messages with what the turn was (``kind``: answer, clarify,
+        overview, not_understood), the article shown and the choices offered: the staff's
+        insight into answers and clarifications reads them from here."""
         with session_scope(self.settings.database_url) as session:
             conversation = get_or_create_conversation(session, session_id)
             conversation.topic = topic
-            return [
-                message_to_dict(
-                    add_message(
-                        session, session_id, "bot", m["text"], {"buttons": m["buttons"]}
-                    )
-                )
-                for m in messages
-            ]
+            stored = []
+            for message in messages:
+                payload: dict[str, Any] = {"buttons": message["buttons"], "topic": topic}
+                if message.get("article"):
+                    payload["article"] = message["article"]
+                if kind:
+                    payload["kind"] = kind
+                if choices:
+                    payload["choices"] = choices
+                added = add_message(session, session_id, "bot", message["text"], payload)
+                stored.append(message_to_dict(added))
+            return stored
 
 
 def _button_title(messages: list, payload: str) -> str | None:

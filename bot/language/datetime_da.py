@@ -402,7 +402,8 @@ def _scan(folded: str, today: date) -> _Found:
     found = _Found(today=today, hint=_day_part_hint(folded))
     # Order matters: each step blanks what it recognised before the looser steps run.
     for step in (_take_ranges, _take_dates, _take_approx, _take_bounds, _take_clocks,
-                 _take_day_parts, _take_relative_days, _take_weeks, _take_weekdays):  # fmt: skip
+                 _take_day_parts, _take_relative_days, _take_weeks, _take_weekdays,
+                 _take_days_of_month):  # fmt: skip
         step(text, found)
     found.touched = text.touched
     return found
@@ -614,6 +615,37 @@ def _explicit_date(year: str, month: str, day: str) -> date | None:
         return date(int(year), int(month), int(day))
     except ValueError:
         return None
+
+
+# A bare day of the month, as Danes write it in a chat: "den 3.", "d. 21", "d 7.", "den 14"
+# (no month named), or a whole answer like "21." (a day over 9 cannot be a place in a list).
+_DAY_OF_MONTH = re.compile(
+    rf"\b(?:d\.?|den)\s*{_ALONE_BEFORE}(?P<a>[12]\d|3[01]|0?[1-9])(?![\d:,/-]|\.\d){_NOT_UNIT}\.?"
+    r"(?!\s*(?:kl\b|klokken|\d))"
+    r"|^\s*(?P<b>[12]\d|3[01])\.\s*$"
+)
+
+
+def _take_days_of_month(text: _Text, found: _Found) -> None:
+    """The next day with that number: this month, or the next month once it has passed."""
+    for match in text.find(_DAY_OF_MONTH):
+        if not text.take(match):
+            continue
+        day = _next_day_of_month(int(match["a"] or match["b"]), found.today)
+        if day is None:
+            found.invalid = True  # "den 35."
+        else:
+            found.spans.append(_DaySpan(day, day))
+
+
+def _next_day_of_month(day: int, today: date) -> date | None:
+    for months_ahead in range(3):
+        month = (today.month - 1 + months_ahead) % 12 + 1
+        year = today.year + (today.month - 1 + months_ahead) // 12
+        candidate = _explicit_date(str(year), str(month), str(day))
+        if candidate is not None and candidate >= today:
+            return candidate
+    return None
 
 
 def _calendar_date(day: int, month: int, year: str | None, today: date) -> date | None:

@@ -1,44 +1,223 @@
-"""Turning a knowledge article into the chat answer a citizen sees."""
+"""What the citizen sees for a knowledge question: an article, "Mener du …?", or honesty.
+
+The engine (bot/answering.py) decides; this module turns the decision into chat messages and
+says what the turn was (``kind``) so the gateway can store it for the staff's insight:
+
+- ``answer``: one article, its related articles as buttons, and the article's metadata
+  (id, title, source, review date) that the chat API returns next to the text;
+- ``clarify``: "Mener du …?" with the two or three closest articles and "Noget andet";
+- ``overview``: a topic tile was pressed: a one-line intro and the topic's most-asked articles;
+- ``not_understood``: nothing fits; say so and offer help.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
-from bot.services.knowledge import Article, KnowledgeIndex, get_index
+import yaml
+
+from bot.core.config import get_settings
+from bot.services.answering import AnswerEngine, Context, Decision, Outcome, Thresholds
+from bot.services.knowledge import Article, knowledge_fingerprint, load_articles
+from bot.services.retrieval import Bm25Lemmas, DenseE5, Hybrid
 
 OPENING_HOURS_PLACEHOLDER = "{aabningstider}"
+SOMETHING_ELSE = {"title": "Noget andet", "payload": "/something_else"}
+STAFF_BUTTON = {"title": "Tal med en medarbejder", "payload": "/request_human"}
+SHOW_TOPICS = {"title": "Vis hvad du kan hjælpe med", "payload": "/greet"}
+CLARIFY_TEXT = "Jeg er ikke helt sikker på, hvad du mener. Mener du …?"
+NOT_UNDERSTOOD = (
+    "Det har jeg desværre ikke et godt svar på. Prøv at skrive dit spørgsmål med andre ord "
+    "– eller få hjælp af en medarbejder."
+)
+OUT_OF_SCOPE = (
+    "Det kan jeg desværre ikke hjælpe med. Jeg kender til MitID, Digital Post, flytning, "
+    "kørekort, skole, dagtilbud og bibliotekets it-hjælp. En medarbejder kan måske hjælpe "
+    "dig videre."
+)
+# What a button under an answer about the library's own services does next.
+SERVICE_BUTTONS: dict[str, list[dict[str, str]]] = {
+    "it_help": [{"title": "Book en tid", "payload": "/book_it_help"}],
+    "courses": [
+        {"title": "Se de næste hold", "payload": "/list_courses"},
+        {"title": "Tilmeld dig", "payload": "/sign_up_course"},
+    ],
+}
 
 
 @dataclass(frozen=True)
 class Answer:
-    text: str
+    """One reply: its messages, the topic and article it leaves the conversation at."""
+
+    kind: str
     topic: str
-    article_id: str
-    buttons: list[dict[str, str]] = field(default_factory=list)
+    messages: list[dict[str, Any]]
+    article_id: str | None = None
+    choices: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return self.messages[0]["text"] if self.messages else ""
+
+    @property
+    def buttons(self) -> list[dict[str, str]]:
+        return self.messages[0].get("buttons", []) if self.messages else []
 
 
 def article_button(article: Article) -> dict[str, str]:
     return {"title": article.title, "payload": f'/show_article{{"article_id":"{article.id}"}}'}
 
 
-def render(article: Article, message: str = "", index: KnowledgeIndex | None = None) -> Answer:
-    index = index or get_index()
+def article_meta(article: Article) -> dict[str, str]:
+    """The chat API's ``article`` object (README, "Chat API")."""
+    return {
+        "id": article.id,
+        "title": article.title,
+        "source": article.source,
+        "reviewed": article.reviewed.isoformat(),
+    }
+
+
+def render_article(article: Article, message: str = "") -> Answer:
+    engine = get_engine()
     text = article.body
     if OPENING_HOURS_PLACEHOLDER in text:
         # Imported here: only opening-hours answers need the library config.
         from bot.services.library import find_branch, format_opening_hours
 
         text = text.replace(OPENING_HOURS_PLACEHOLDER, format_opening_hours(find_branch(message)))
-    buttons = [article_button(index.articles[r]) for r in article.related if r in index.articles]
-    return Answer(text=text, topic=article.topic, article_id=article.id, buttons=buttons)
+    buttons = [
+        article_button(engine.articles[r]) for r in article.related if r in engine.articles
+    ]
+    buttons = SERVICE_BUTTONS.get(article.topic, []) + buttons
+    return Answer(
+        kind="answer",
+        topic=article.topic,
+        messages=[{"text": text, "buttons": buttons, "article": article_meta(article)}],
+        article_id=article.id,
+    )
 
 
-def answer_question(message: str, topic: str, article_id: str | None = None) -> Answer | None:
-    """The answer for a message the NLU put in `topic`; a named article wins (button payloads)."""
-    index = get_index()
-    article = index.articles.get(article_id) if article_id else None
-    if article is None:
-        # A bare button payload ("/ask_mitid") carries no words: give the topic's overview.
-        is_payload = message.startswith("/")
-        article = index.default_for(topic) if is_payload else index.best(message, topic)
-    return render(article, message, index) if article else None
+def render(decision: Decision, message: str, intent: str | None = None) -> Answer:
+    if decision.outcome is Outcome.ANSWER and decision.article is not None:
+        return render_article(decision.article, message)
+    if decision.outcome is Outcome.CLARIFY:
+        choices = decision.choices
+        buttons = [article_button(a) for a in choices] + [SOMETHING_ELSE]
+        return Answer(
+            kind="clarify",
+            topic=choices[0].topic,
+            messages=[{"text": CLARIFY_TEXT, "buttons": buttons}],
+            choices=[a.id for a in choices],
+        )
+    text = OUT_OF_SCOPE if intent == "out_of_scope" else NOT_UNDERSTOOD
+    return Answer(
+        kind="not_understood",
+        topic="out_of_scope",
+        messages=[{"text": text, "buttons": [STAFF_BUTTON, SHOW_TOPICS]}],
+    )
+
+
+def answer_question(
+    message: str,
+    topic: str | None = None,
+    article_id: str | None = None,
+    intent_confidence: float = 1.0,
+    context: Context | None = None,
+    intent: str | None = None,
+) -> Answer:
+    """The reply to a knowledge question; a named article (a button) wins."""
+    engine = get_engine()
+    if article_id:
+        article = engine.article(article_id)
+        if article is not None:
+            return render_article(article, message)
+    decision = engine.decide(message, topic or None, intent_confidence, context)
+    return render(decision, message, intent)
+
+
+def confident_answer(message: str, topic: str | None) -> Answer | None:
+    """An article only when the engine is sure (e.g. a question asked in the middle of a
+    form, where a wrong guess would derail the form)."""
+    answer = answer_question(message, topic)
+    return answer if answer.kind == "answer" else None
+
+
+# --- topic overviews (tiles) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Overview:
+    intro: str
+    articles: tuple[str, ...]
+    extra_buttons: tuple[dict[str, str], ...] = ()
+
+
+def load_overviews(directory: Path) -> dict[str, Overview]:
+    path = directory / "_overviews.yml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return {
+        topic: Overview(
+            intro=str(entry["intro"]),
+            articles=tuple(entry.get("articles") or ()),
+            extra_buttons=tuple(entry.get("buttons") or ()),
+        )
+        for topic, entry in (raw or {}).items()
+    }
+
+
+def overview(topic: str) -> Answer | None:
+    engine = get_engine()
+    entry = _overviews(get_settings().knowledge_dir.resolve()).get(topic)
+    if entry is None:
+        return None
+    buttons = [
+        article_button(engine.articles[a]) for a in entry.articles if a in engine.articles
+    ]
+    buttons += [dict(b) for b in entry.extra_buttons]
+    return Answer(
+        kind="overview", topic=topic, messages=[{"text": entry.intro, "buttons": buttons}]
+    )
+
+
+@lru_cache(maxsize=4)
+def _overviews(directory: Path) -> dict[str, Overview]:
+    return load_overviews(directory)
+
+
+# --- the engine, rebuilt when the articles change ------------------------------------------
+
+
+class KnowledgeEngine(AnswerEngine):
+    """The answer engine over the current articles, with ids kept permanent: an old id from
+    knowledge/_moved.yml (a button in an old transcript) still finds its article."""
+
+    def __init__(self, articles: dict[str, Article], moved: dict[str, str], cache_dir: Path):
+        dense = DenseE5(articles, cache_dir)
+        lexical = Bm25Lemmas(articles)
+        retriever = Hybrid(articles, [(dense, 1.0, DENSE_TEMPERATURE), (lexical, 0.4, 2.0)])
+        super().__init__(articles, retriever, THRESHOLDS)
+        self.moved = moved
+
+    def article(self, article_id: str) -> Article | None:
+        return self.articles.get(self.moved.get(article_id, article_id))
+
+
+DENSE_TEMPERATURE = 0.005
+THRESHOLDS = Thresholds()
+
+
+def get_engine(directory: Path | None = None) -> KnowledgeEngine:
+    settings = get_settings()
+    directory = (directory or settings.knowledge_dir).resolve()
+    return _engine(directory, knowledge_fingerprint(directory), settings.cache_dir)
+
+
+@lru_cache(maxsize=2)
+def _engine(directory: Path, fingerprint: tuple, cache_dir: Path) -> KnowledgeEngine:
+    moved_path = directory / "_moved.yml"
+    moved = yaml.safe_load(moved_path.read_text(encoding="utf-8")) if moved_path.exists() else {}
+    return KnowledgeEngine(load_articles(directory), dict(moved or {}), cache_dir)

@@ -101,7 +101,7 @@ TOPIC_LABELS = {
     "koerekort": "Kørekort",
     "skole": "Skole",
     "dagtilbud": "Dagtilbud",
-    "it_help": "IT-hjælp",
+    "it_help": "it-hjælp",
     "courses": "Kurser",
     "opening_hours": "Åbningstider",
     "staff": "Medarbejder",

@@ -17,13 +17,16 @@ def iso_utc(moment: datetime | None) -> str | None:
 
 def message_to_dict(message: ChatMessage) -> dict[str, Any]:
     payload = message.payload or {}
-    return {
+    result = {
         "seq": message.seq,
         "sender": message.sender,
         "text": message.text,
         "buttons": payload.get("buttons", []),
         "created_at": iso_utc(message.created_at),
     }
+    if payload.get("article"):
+        result["article"] = payload["article"]  # the knowledge article the message shows
+    return result
 
 
 def staff_message_dict(message: ChatMessage) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.language.privacy import contains_cpr
+from bot.language.privacy import REDACTED, contains_cpr
 
 NAME_MIN_LETTERS = 2
 NAME_MAX_CHARS = 100
@@ -124,7 +124,8 @@ def name_problem(text: str) -> str | None:
     if not isinstance(text, str) or not text.strip():
         return NAME_MISSING
     # Checked before anything else so a CPR number never slips through as "too long" etc.
-    if contains_cpr(text):
+    # The gateway has usually replaced it with the redaction marker already.
+    if contains_cpr(text) or REDACTED in text:
         return NAME_HAS_CPR
     name = _clean_name(text)
     if len(name) > NAME_MAX_CHARS:

@@ -1,7 +1,16 @@
-"""Score the NLU hold-out (tests/nlu_holdout.yml): topic accuracy and article accuracy.
+"""`make eval`: how well the assistant finds the answer, on hold-outs never used to train it.
 
-The hold-out examples are never used in training (tests/test_nlu_data.py checks that).
-`make eval` loads the model in-process; the live test asks the running Rasa server.
+Prints, for the test half of tests/holdout/articles.yml (or `--split dev`):
+
+- every retriever compared, ranking alone across all topics (top-1, top-3);
+- the answer engine as the chat runs it (NLU intent + retriever + thresholds): top-1 and
+  top-3 article accuracy, answered right, wrong answers, clarifying questions, fallbacks,
+  questions sent to another flow, and what happens to questions nothing should answer;
+- the follow-up turns of tests/holdout/conversations.yml;
+- the NLU's topic accuracy on tests/nlu_holdout.yml (the original topic hold-out).
+
+`make eval` loads the model in-process; the live test (tests/test_answers_live.py) asks the
+running Rasa server instead.
 """
 
 from __future__ import annotations
@@ -9,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,91 +27,152 @@ from pathlib import Path
 import yaml
 
 from bot.core.config import PROJECT_ROOT, get_settings
-from bot.core.topics import topic_for
-from bot.services.answers import answer_question
+from bot.core.topics import INTENT_TOPICS, topic_for
+from bot.services.answers import get_engine
+from bot.services.retrieval import Bm25Lemmas, CharLemmaTfidf, DenseE5, LogRegClassifier
+from bot.tools.answer_eval import (
+    IntentOf,
+    Parse,
+    conversation_report,
+    engine_report,
+    load_cases,
+    load_conversations,
+    retrieval_report,
+)
 
 HOLDOUT = PROJECT_ROOT / "tests" / "nlu_holdout.yml"
 
 
 @dataclass
-class Report:
+class TopicReport:
     total: int = 0
-    topic_hits: int = 0
-    article_total: int = 0
-    article_hits: int = 0
-    misses: list[str] = field(default_factory=list)
+    hits: int = 0
     confusions: Counter = field(default_factory=Counter)
 
     @property
-    def topic_accuracy(self) -> float:
-        return self.topic_hits / self.total if self.total else 0.0
+    def accuracy(self) -> float:
+        return self.hits / self.total if self.total else 0.0
 
-    @property
-    def article_accuracy(self) -> float:
-        return self.article_hits / self.article_total if self.article_total else 0.0
-
-    def summary(self) -> str:
-        lines = [
-            f"hold-out topic accuracy:   {self.topic_accuracy:.3f} "
-            f"({self.topic_hits}/{self.total})",
-            f"hold-out article accuracy: {self.article_accuracy:.3f} "
-            f"({self.article_hits}/{self.article_total}, among examples with the right topic)",
-        ]
-        if self.confusions:
-            lines.append("topic confusions (expected -> got): " + ", ".join(
-                f"{want}->{got} x{n}" for (want, got), n in self.confusions.most_common()
-            ))
-        return "\n".join(lines + [f"  miss: {m}" for m in self.misses])
+    def line(self) -> str:
+        confused = ", ".join(f"{w}->{g} x{n}" for (w, g), n in self.confusions.most_common(8))
+        return (
+            f"NLU topic accuracy (tests/nlu_holdout.yml): {self.accuracy:.3f} "
+            f"({self.hits}/{self.total}){'; ' + confused if confused else ''}"
+        )
 
 
 def load_holdout(path: Path = HOLDOUT) -> list[dict]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def evaluate(intent_of: Callable[[str], str | None], examples: list[dict] | None = None) -> Report:
-    report = Report()
-    for example in examples if examples is not None else load_holdout():
-        text, want = example["text"], example["topic"]
-        got = topic_for(intent_of(text))
+def topic_accuracy(intent_of: IntentOf) -> TopicReport:
+    report = TopicReport()
+    for example in load_holdout():
+        got = topic_for(intent_of(example["text"]).intent)
         report.total += 1
-        if got != want:
-            report.confusions[(want, got)] += 1
-            report.misses.append(f"{text!r}: topic {got}, want {want}")
-            continue
-        report.topic_hits += 1
-        if example.get("article"):
-            report.article_total += 1
-            answer = answer_question(text, got)
-            if answer and answer.article_id == example["article"]:
-                report.article_hits += 1
-            else:
-                found = answer.article_id if answer else None
-                report.misses.append(f"{text!r}: article {found}, want {example['article']}")
+        if got == example["topic"]:
+            report.hits += 1
+        else:
+            report.confusions[(example["topic"], got)] += 1
     return report
 
 
-def _in_process_parser(model: Path) -> Callable[[str], str | None]:
+def overview_topic(text: str) -> str | None:
+    """The topic of a tile press ("/ask_koerekort"), else None."""
+    text = text.strip()
+    if text.startswith("/ask_") and text[1:] in INTENT_TOPICS:
+        return INTENT_TOPICS[text[1:]]
+    return None
+
+
+def compared_retrievers(engine) -> list:
+    articles = engine.articles
+    cache = get_settings().cache_dir
+    return [
+        CharLemmaTfidf(articles),
+        Bm25Lemmas(articles),
+        LogRegClassifier(articles),
+        DenseE5(articles, cache),
+        engine.retriever,
+    ]
+
+
+def report(intent_of: IntentOf | None, split: str, show_misses: bool) -> str:
+    engine = get_engine()
+    cases = load_cases(split)
+    lines = [f"Article hold-out, {split} half: {len(cases)} questions, {len(engine.articles)} "
+             "articles", "", "Retrievers compared (ranking alone, all topics):"]
+    for retriever in compared_retrievers(engine):
+        started = time.perf_counter()
+        result = retrieval_report(retriever.name, retriever, cases)
+        per_query = (time.perf_counter() - started) / max(len(cases), 1) * 1000
+        lines.append(
+            f"  {result.name:24s} top-1 {result.figures()['top1']:.3f}  "
+            f"top-3 {result.figures()['top3']:.3f}  ({per_query:.1f} ms per question)"
+        )
+    lines += ["", "Answer engine as the chat runs it (NLU + retriever + thresholds):"]
+    result = engine_report("engine", engine, cases, intent_of, INTENT_TOPICS)
+    f = result.figures()
+    lines += [
+        f"  top-1 article accuracy   {f['top1']:.3f}",
+        f"  top-3 recall             {f['top3']:.3f}",
+        f"  answered right           {f['answered_right']:.3f}",
+        f"  answered wrong           {f['wrong']:.3f}",
+        f"  clarifying question      {f['clarified']:.3f}"
+        f"  (right article among the choices: {result.clarified_right}/{result.clarified})",
+        f"  fallback (no answer)     {f['fallback']:.3f}",
+        f"  sent to another flow     {f['elsewhere']:.3f}"
+        + (f"  {dict(result.routed)}" if result.routed else ""),
+        f"  questions nothing answers ({result.out_of_scope}): declined "
+        f"{f['none_declined']:.2f}, answered anyway {f['none_answered']:.2f}",
+        f"  (in-scope questions: {result.in_scope})",
+    ]
+    conversations = conversation_report(
+        engine, load_conversations(split), intent_of, INTENT_TOPICS, overview_topic
+    )
+    lines += ["", conversations.line()]
+    if intent_of is not None:
+        lines += ["", topic_accuracy(intent_of).line()]
+    if show_misses:
+        lines += ["", "Misses:", *(f"  {m}" for m in result.misses + conversations.misses)]
+    return "\n".join(lines)
+
+
+def in_process_parser(model: Path) -> Callable[[str], Parse]:
     import structlog
     from rasa.core.agent import Agent
 
     # Rasa's structured logger prints every parse at debug level; the report is what matters.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-
     agent = Agent.load(str(model))
     loop = asyncio.new_event_loop()
 
-    def intent_of(text: str) -> str | None:
+    def intent_of(text: str) -> Parse:
         result = loop.run_until_complete(agent.parse_message(text))
-        return (result.get("intent") or {}).get("name")
+        intent = result.get("intent") or {}
+        return ranked_parse(intent, result.get("intent_ranking") or [])
 
     return intent_of
+
+
+def ranked_parse(intent: dict, ranking: list[dict]) -> Parse:
+    """An NLU result as the knowledge action reads it (bot.answering.intent_hint)."""
+    return Parse(
+        intent.get("name"),
+        float(intent.get("confidence") or 0.0),
+        tuple((str(r.get("name")), float(r.get("confidence") or 0.0)) for r in ranking),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", type=Path, default=get_settings().model_path)
+    parser.add_argument("--split", choices=("test", "dev"), default="test")
+    parser.add_argument("--no-nlu", action="store_true", help="retrieval alone, no Rasa model")
+    parser.add_argument("--misses", action="store_true", help="list every miss")
     args = parser.parse_args(argv)
-    print(evaluate(_in_process_parser(args.model)).summary())
+    intent_of = None if args.no_nlu else in_process_parser(args.model)
+    print(report(intent_of, args.split, args.misses))
     return 0
 
 

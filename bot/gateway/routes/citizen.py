@@ -58,7 +58,7 @@ TOPIC_BUTTONS: tuple[tuple[str, str], ...] = (
     ("Flytning", "/ask_flytning"),
     ("Kørekort", "/ask_koerekort"),
     ("Skole og dagtilbud", "/ask_skole"),
-    ("Book IT-hjælp", "/book_it_help"),
+    ("Book it-hjælp", "/book_it_help"),
     ("Kurser", "/ask_courses"),
     ("Tal med en medarbejder", "/request_human"),
 )
@@ -359,8 +359,10 @@ async def start_session(request: Request) -> JSONResponse:
     return JSONResponse({"session_id": session_id, "messages": stored})
 
 
-def _rate(settings: Settings, session_id: str, seq: int, rating: str) -> None:
-    """Store the rating on the bot message, or raise a 4xx with the reason in Danish."""
+def _rate(settings: Settings, session_id: str, seq: int, rating: str) -> bool:
+    """Store the rating on the bot message, or raise a 4xx with the reason in Danish.
+
+    True when this makes two thumbs-down in a row: the citizen is then offered a person."""
     with session_scope(settings.database_url) as session:
         message = session.execute(
             select(ChatMessage).where(
@@ -373,6 +375,14 @@ def _rate(settings: Settings, session_id: str, seq: int, rating: str) -> None:
             raise HTTPException(422, "Du kan kun bedømme assistentens svar.")
         # A new dict, so SQLAlchemy sees the JSON column change.
         message.payload = {**(message.payload or {}), "feedback": rating}
+        session.flush()
+        rated = session.execute(
+            select(ChatMessage.payload)
+            .where(ChatMessage.conversation_id == session_id, ChatMessage.sender == "bot")
+            .order_by(ChatMessage.seq.desc())
+        ).scalars()
+        ratings = [p["feedback"] for p in rated if isinstance(p, dict) and p.get("feedback")]
+        return rating == "down" and ratings[:2] == ["down", "down"] and ratings[2:3] != ["down"]
 
 
 @router.post("/api/feedback")
@@ -385,8 +395,15 @@ async def feedback(request: Request) -> JSONResponse:
     rating = body.get("rating")
     if rating not in ("up", "down"):
         raise HTTPException(422, "rating skal være 'up' eller 'down'.")
-    await run_in_threadpool(_rate, _settings(request), session_id, seq, rating)
-    return JSONResponse({"session_id": session_id, "seq": seq, "rating": rating})
+    twice_down = await run_in_threadpool(_rate, _settings(request), session_id, seq, rating)
+    messages: list[dict[str, Any]] = []
+    if twice_down:
+        # Two answers in a row did not help: apologise and offer a person (the reply is also
+        # published on the citizen's WebSocket like any bot message).
+        messages = await request.app.state.chat.offer_person(session_id)
+    return JSONResponse(
+        {"session_id": session_id, "seq": seq, "rating": rating, "messages": messages}
+    )
 
 
 def _close(settings: Settings, session_id: str) -> bool:

@@ -83,7 +83,7 @@ _HIDDEN_SLOTS = {
 SLOT_LABELS = {
     "article_id": "Sidste artikel",
     "branch": "Filial",
-    "help_topic": "Emne for IT-hjælp",
+    "help_topic": "Emne for it-hjælp",
     "help_slot": "Valgt tid",
     "citizen_name": "Navn",
     "citizen_contact": "Kontakt",

@@ -40,7 +40,7 @@
     "/ask_skole": "Skoleindskrivning og pasning",
     "/book_it_help": "Få en tid hos en medarbejder",
     "/ask_it_help": "Få en tid hos en medarbejder",
-    "/ask_courses": "Gratis IT-kurser på biblioteket",
+    "/ask_courses": "Gratis it-kurser på biblioteket",
   };
 
   BC.applyTheme(document.documentElement, "#0b5394");

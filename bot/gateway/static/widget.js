@@ -53,6 +53,8 @@
     thumbDown: "Nej, svaret hjalp ikke",
     thanks: "Tak for din vurdering.",
     feedbackFailed: "Vurderingen kunne ikke gemmes. Prøv igen.",
+    source: (host, reviewed) =>
+      "Kilde: " + host + (reviewed ? " · Senest gennemgået " + reviewed : ""),
     refLabel: "Dit referencenummer",
     refHint: "Skriv nummeret ned, eller tag et billede af det.",
     empty: "Skriv dit spørgsmål i feltet først.",
@@ -82,6 +84,24 @@
   };
 
   // --- small helpers ---------------------------------------------------------------------
+
+  const MONTHS = [
+    "januar", "februar", "marts", "april", "maj", "juni",
+    "juli", "august", "september", "oktober", "november", "december",
+  ];
+
+  /** "Kilde: borger.dk · Senest gennemgået 1. december 2026" under a knowledge answer. */
+  function sourceLine(article) {
+    let host = String(article.source);
+    try {
+      host = new URL(article.source).hostname.replace(/^www\./, "");
+    } catch (e) {
+      /* keep the text as it is */
+    }
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(article.reviewed || ""));
+    const reviewed = m ? Number(m[3]) + ". " + MONTHS[Number(m[2]) - 1] + " " + m[1] : "";
+    return T.source(host, reviewed);
+  }
 
   function el(tag, attrs, children) {
     const node = document.createElement(tag);
@@ -717,6 +737,9 @@
           if (this.opts.onReference) this.opts.onReference(ref);
         }
       }
+      if (sender === "bot" && message.article && message.article.source) {
+        node.append(el("p", { class: "bc-source" }, sourceLine(message.article)));
+      }
       const buttons = Array.isArray(message.buttons) ? message.buttons : [];
       if (buttons.length && !(isWelcome && this.opts.hideWelcomeButtons)) {
         const group = el("div", { class: "bc-choices", role: "group", "aria-label": T.choices });
@@ -772,6 +795,8 @@
             rating,
           });
           if (!r.ok) throw new Error((r.data && r.data.detail) || T.feedbackFailed);
+          // Two thumbs-down in a row: the bot apologised and offered a person.
+          if (r.data && r.data.messages && r.data.messages.length) await this.catchUp();
           this.state.ratings[seq] = rating;
           this.save();
           up.setAttribute("aria-pressed", String(rating === "up"));

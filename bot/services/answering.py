@@ -1,0 +1,207 @@
+"""Deciding what to answer: one article, a clarifying question, or an honest "I don't know".
+
+The NLU's intent is one opinion about the topic; the retriever (bot/retrieval.py) ranks every
+article across all topics. The engine combines them:
+
+1. The retriever's scores, as a distribution over articles, get a mild prior towards the
+   intent's topic: a confident article in another topic still wins, so one word that belongs
+   to another topic cannot drag the question there, nor can the NLU's topic keep it.
+2. A follow-up ("hvad koster det så?", "gælder det også for børn?", or a short "mistet" after
+   the Kørekort tile) is read against the conversation: the current article's title and topic
+   are added to the query, and articles of the current topic get a prior.
+3. The best article answers only when it is clearly ahead; when two or three are close the
+   citizen is asked "Mener du …?"; when nothing fits the engine says so. A confidently wrong
+   answer is the worst outcome, so the thresholds are set on the hold-out's dev half.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from bot.language.danish import content_lemmas
+from bot.language.text import fold
+from bot.services.knowledge import Article
+from bot.services.retrieval import Ranking, Retriever
+
+
+class Outcome(str, Enum):
+    ANSWER = "answer"
+    CLARIFY = "clarify"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    # The best article answers when its share is at least `answer`, it leads the second by
+    # at least `margin` and it is similar enough to the question (`similar`); otherwise the
+    # articles with a share of at least `clarify` are offered as choices, provided the best
+    # is at least `related` similar; below that nothing fits.
+    answer: float = 0.45
+    margin: float = 0.0
+    similar: float = 0.885
+    clarify: float = 0.12
+    related: float = 0.87
+    # How much the intent's topic (times the NLU's confidence) and, for a follow-up, the
+    # conversation's topic multiply an article's score.
+    intent_prior: float = 1.0
+    context_prior: float = 2.0
+    max_choices: int = 3
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the conversation is about so far (the Rasa slots `topic` and `article_id`)."""
+
+    topic: str | None = None
+    article_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    ranked: list[tuple[Article, float]] = field(default_factory=list)
+    follow_up: bool = False
+
+    @property
+    def article(self) -> Article | None:
+        return self.ranked[0][0] if self.outcome is Outcome.ANSWER and self.ranked else None
+
+    @property
+    def choices(self) -> list[Article]:
+        return [article for article, _ in self.ranked] if self.outcome is Outcome.CLARIFY else []
+
+
+# Words that make a message lean on what was said before.
+_ANAPHORA = re.compile(
+    r"^(?:og|men|så|hvad\s+med|hvad\s+hvis|hvad\s+så|hvis\s+nu|gælder|gaelder)\b"
+    r"|\b(?:det|den|dem|dét|der|så|sa|også|ogsaa|ogsa|samme)\b",
+    re.IGNORECASE,
+)
+# Content words so general that they do not say what a message is about on their own.
+_GENERIC = {
+    "koste", "pris", "tid", "lang", "lange", "hvor", "gaelde", "barn", "boern", "mand", "kone",
+    "mor", "far", "hjaelp", "gratis", "online", "nettet", "selv", "hurtig", "hurtigt", "dag",
+    "dage", "uge", "uger", "gammel", "aar", "sted", "bibliotek", "biblioteket", "kunne", "skulle",
+    "goere", "faa", "bruge", "stadig", "hvornaar", "mistet", "udlandet", "pas", "smartphone",
+}
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in content_lemmas(text) if w not in _GENERIC]
+
+
+def looks_like_follow_up(text: str) -> bool:
+    """Short, and either pointing back ("det", "også", "og hvis ...") or without a subject of
+    its own ("mistet", "hvad koster det")."""
+    words = fold(text).split()
+    if len(words) > 12:
+        return False
+    return bool(_ANAPHORA.search(fold(text))) or len(content_words(text)) <= 1
+
+
+class AnswerEngine:
+    def __init__(
+        self,
+        articles: Mapping[str, Article],
+        retriever: Retriever,
+        thresholds: Thresholds | None = None,
+    ) -> None:
+        self.articles = dict(articles)
+        self.retriever = retriever
+        self.thresholds = thresholds or Thresholds()
+
+    def ranking(self, text: str, priors: Mapping[str, float] | None = None) -> Ranking:
+        """The retriever's shares times the topic priors, renormalised."""
+        if hasattr(self.retriever, "rank"):
+            base = self.retriever.rank(text)
+        else:
+            raw = self.retriever.scores(text)
+            floor = min(min(raw.values(), default=0.0), 0.0)
+            base = Ranking({a: s - floor for a, s in raw.items()}, 1.0)
+        shares = dict(base.shares)
+        if priors:
+            for article_id in shares:
+                shares[article_id] *= priors.get(self.articles[article_id].topic, 1.0)
+        total = sum(shares.values()) or 1.0
+        return Ranking({a: v / total for a, v in shares.items()}, base.similarity)
+
+    def decide(
+        self,
+        text: str,
+        intent_topic: str | None = None,
+        intent_confidence: float = 0.0,
+        context: Context | None = None,
+    ) -> Decision:
+        t = self.thresholds
+        context = context or Context()
+        priors: dict[str, float] = {}
+        if intent_topic:
+            priors[intent_topic] = 1.0 + t.intent_prior * intent_confidence
+        follow_up = bool(context.topic) and looks_like_follow_up(text)
+        query = text
+        if follow_up:
+            query = f"{text} {self._context_phrase(context)}"
+            priors[context.topic] = priors.get(context.topic, 1.0) * (1.0 + t.context_prior)
+        ranking = self.ranking(query, priors)
+        ordered = sorted(ranking.shares.items(), key=lambda item: item[1], reverse=True)
+        best = [(self.articles[a], s) for a, s in ordered[: t.max_choices]]
+        if not best:
+            return Decision(Outcome.NONE)
+        top, second = best[0][1], best[1][1] if len(best) > 1 else 0.0
+        if top >= t.answer and top - second >= t.margin and ranking.similarity >= t.similar:
+            return Decision(Outcome.ANSWER, best[:1], follow_up)
+        choices = [(a, s) for a, s in best if s >= t.clarify]
+        if choices and ranking.similarity >= t.related:
+            return Decision(Outcome.CLARIFY, choices, follow_up)
+        return Decision(Outcome.NONE, best, follow_up)
+
+    def _context_phrase(self, context: Context) -> str:
+        article = self.articles.get(context.article_id or "")
+        if article is not None:
+            return article.title
+        return TOPIC_WORDS.get(context.topic or "", "")
+
+
+FALLBACK_INTENT = "nlu_fallback"
+
+
+def intent_hint(
+    intent: str | None,
+    confidence: float,
+    ranking: Sequence[tuple[str, float]] = (),
+    intent_topics: Mapping[str, str] | None = None,
+) -> tuple[str | None, float]:
+    """The topic an NLU result points at, and how strongly, for the engine's prior.
+
+    ``ask_<topic>`` points at its topic and ``out_of_scope`` at the other-authorities
+    articles; for ``nlu_fallback`` the best real intent of the ranking is still a weak hint.
+    """
+    if intent == FALLBACK_INTENT:
+        for name, score in ranking:
+            if name != FALLBACK_INTENT:
+                return intent_hint(name, score, (), intent_topics)
+        return None, 0.0
+    if intent and intent.startswith("ask_") and intent_topics:
+        return intent_topics.get(intent), confidence
+    if intent == "out_of_scope":
+        return "out_of_scope", confidence
+    return None, 0.0
+
+
+# What a bare topic (a tile press) adds to a follow-up such as "mistet".
+TOPIC_WORDS: dict[str, str] = {
+    "mitid": "MitID",
+    "nemid": "NemID",
+    "digital_post": "Digital Post",
+    "flytning": "flytning",
+    "koerekort": "kørekort",
+    "skole": "skole",
+    "dagtilbud": "dagtilbud børnehave vuggestue",
+    "it_help": "digital hjælp it-hjælp på biblioteket",
+    "courses": "it-kurser på biblioteket",
+    "opening_hours": "åbningstider",
+    "out_of_scope": "",
+}

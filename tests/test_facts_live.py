@@ -1,0 +1,36 @@
+"""Fact questions a citizen asks outright, through /api/chat on the real assistant.
+
+tests/facts/*.yml were written with the articles, each fact checked against the article's
+official source: the question, the article that must answer it and a pattern (a number, a
+deadline, a name) its answer must contain. Every one must pass: a wrong deadline costs the
+citizen a fine.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.chat_support import articles_of, new_session, text_of
+
+pytestmark = pytest.mark.live
+
+FACTS = [
+    fact
+    for path in sorted((Path(__file__).parent / "facts").glob("*.yml"))
+    for fact in yaml.safe_load(path.read_text(encoding="utf-8"))
+]
+
+
+def test_there_are_enough_fact_questions() -> None:
+    assert len(FACTS) >= 40
+
+
+@pytest.mark.parametrize("fact", FACTS, ids=lambda f: f["article"])
+def test_the_fact_is_in_the_answer(live, fact: dict) -> None:
+    reply = live.chat(new_session(), fact["question"])
+    assert articles_of(reply) == [fact["article"]], text_of(reply)
+    assert re.search(fact["pattern"], text_of(reply), re.IGNORECASE), text_of(reply)
