@@ -15,8 +15,10 @@ its own sub-parsers; they share bot/cli/common.py and never import this module.
 from __future__ import annotations
 
 import argparse
+import platform
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from typing import IO
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,6 +28,14 @@ from bot.cli.common import CommandError, Handler
 from bot.services.booking import BookingError
 
 
+def version_text() -> str:
+    try:
+        version = metadata.version("borgerservice-assistenten")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        version = "unknown"
+    return f"borgerservice-assistenten {version} (Python {platform.python_version()})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot", description="Borgerservice-assistenten: staff tools"
@@ -33,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--database-url", help="SQLAlchemy URL (default: BORGER_DATABASE_URL or var/app.db)"
     )
+    parser.add_argument("--version", action="version", version=version_text())
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
     library.add_parsers(commands)
     staff.add_staff_parsers(commands)

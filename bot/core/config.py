@@ -58,6 +58,12 @@ class Settings:
     secret_key: str = field(default_factory=lambda: _env("BORGER_SECRET_KEY", ""))
     # Protects Rasa's HTTP API; `make run` makes a random one per start when unset.
     rasa_token: str = field(default_factory=lambda: _env("BORGER_RASA_TOKEN", ""))
+    # The Rasa server runs from its own Python 3.10 environment (Rasa 3.6 supports no other).
+    rasa_python: Path = field(
+        default_factory=lambda: Path(
+            _env("BORGER_RASA_PYTHON", str(PROJECT_ROOT / ".venv-rasa" / "bin" / "python"))
+        )
+    )
     cache_dir: Path = field(
         default_factory=lambda: Path(
             _env("BORGER_CACHE_DIR", str(Path.home() / ".cache" / "borgerservice"))

@@ -82,7 +82,7 @@ def _install_sqlite_events(engine: Engine) -> None:
 def make_engine(url: str, **overrides: Any) -> Engine:
     """A new engine with this project's settings (not cached; see :func:`get_engine`)."""
     parsed = make_url(url)
-    options: dict[str, Any] = {"future": True}
+    options: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         _ensure_sqlite_dir(url)
         options["connect_args"] = {
@@ -122,7 +122,7 @@ def get_sessionmaker(url: str | None = None) -> sessionmaker:
         factory = _sessionmakers.get(url)
         if factory is None:
             factory = _sessionmakers[url] = sessionmaker(
-                bind=engine, future=True, expire_on_commit=False
+                bind=engine, expire_on_commit=False
             )
         return factory
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import platform
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -161,8 +162,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "actions": await rasa.actions_ready(),
         }
         healthy = all(checks.values())
+        python = {
+            "gateway": platform.python_version(),
+            "actions": await rasa.actions_python(),
+            "rasa": await rasa.rasa_python(),
+        }
         return JSONResponse(
-            {"status": "ok" if healthy else "unavailable", "checks": checks},
+            {"status": "ok" if healthy else "unavailable", "checks": checks, "python": python},
             status_code=200 if healthy else 503,
         )
 

@@ -20,10 +20,11 @@ from pathlib import Path
 
 import yaml
 
+from bot.core.config import PROJECT_ROOT
 from bot.services.answering import AnswerEngine, Context, Decision, Outcome, intent_hint
 from bot.services.retrieval import Retriever
 
-HOLDOUT_DIR = Path(__file__).resolve().parent.parent / "tests" / "holdout"
+HOLDOUT_DIR = PROJECT_ROOT / "tests" / "holdout"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,9 @@
 """Start the action server, the Rasa server and the gateway together; stop all on Ctrl-C.
 
-`make run` calls this; the live tests use `Stack` the same way on free ports.
+`make run` calls this; the live tests use `Stack` the same way on free ports. The action server
+and the gateway run on this interpreter (.venv, Python 3.12+); Rasa runs from its own Python
+3.10 environment (settings.rasa_python, .venv-rasa by default) and loads danish_nlu/ from the
+project root.
 """
 
 from __future__ import annotations
@@ -102,7 +105,7 @@ class Stack:
     def commands(self, endpoints: Path) -> dict[str, list[str]]:
         s = self.settings
         rasa = [
-            sys.executable, "-m", "rasa", "run", "--enable-api",
+            str(s.rasa_python), "-m", "rasa", "run", "--enable-api",
             "--model", str(s.model_path), "--endpoints", str(endpoints),
             "--credentials", str(PROJECT_ROOT / "credentials.yml"),
             "--interface", s.host, "--port", str(s.rasa_port),
@@ -118,7 +121,7 @@ class Stack:
             "gateway": [
                 sys.executable, "-m", "uvicorn", "bot.gateway.app:create_app", "--factory",
                 "--host", s.host, "--port", str(s.gateway_port), "--no-access-log",
-                # websockets 10 (pinned by Rasa) is too old for uvicorn's default WS backend.
+                # The WebSocket implementation the browser and live tests run against.
                 "--ws", "wsproto",
             ],
         }
@@ -183,6 +186,13 @@ def main(argv: list[str] | None = None) -> int:
     if not settings.model_path.exists():
         print(f"No trained model at {settings.model_path}: run 'make train'.", file=sys.stderr)
         return 1
+    if not settings.rasa_python.exists():
+        print(
+            f"No Rasa environment at {settings.rasa_python}: run 'make install' "
+            "(or set BORGER_RASA_PYTHON to a Python 3.10 with Rasa 3.6).",
+            file=sys.stderr,
+        )
+        return 1
     prepare_database(settings)
     stack = Stack(settings)
     stopping = False
@@ -198,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
             stack.start(only=("actions",))
             endpoints = write_endpoints(settings)
             return subprocess.call(
-                [sys.executable, "-m", "rasa", "shell", "--model", str(settings.model_path),
+                [str(settings.rasa_python), "-m", "rasa", "shell",
+                 "--model", str(settings.model_path),
                  "--endpoints", str(endpoints)],
                 cwd=PROJECT_ROOT, env=stack._env(),
             )

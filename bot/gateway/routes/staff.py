@@ -617,6 +617,6 @@ async def console_socket(websocket: WebSocket) -> None:
             return
         await run_in_threadpool(staff_auth.touch, _url(websocket), identity.session_id)
         await _ConsoleSocket(websocket, identity).run()
-    except (WebSocketDisconnect, asyncio.TimeoutError, ValueError):
+    except (TimeoutError, WebSocketDisconnect, ValueError):
         with contextlib.suppress(RuntimeError):
             await websocket.close()
