@@ -16,7 +16,7 @@ import httpx
 import yaml
 from sqlalchemy import select, update
 
-from bot.core.config import PROJECT_ROOT
+from bot.core.config import PROJECT_ROOT, load_settings
 from bot.db.models import (
     TICKET_CANCELLED,
     TICKET_QUEUED,
@@ -86,7 +86,7 @@ def staff_login(base_url: str, username: str, password: str = STAFF_PASSWORD) ->
         headers={"X-CSRF-Token": token},
     )
     assert response.status_code == 200, response.text
-    name = cookie_name()
+    name = cookie_name(load_settings().staff_cookie_secure)
     return StaffLogin(client, response.json()["csrf"], f"{name}={client.cookies.get(name)}")
 
 

@@ -25,6 +25,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli import library, seed, staff
 from bot.cli.common import CommandError, Handler
+from bot.core.config import SettingsError, load_settings
+from bot.db import session as db
 from bot.services.booking import BookingError
 
 
@@ -58,7 +60,13 @@ def main(argv: Sequence[str] | None = None, out: IO[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Handler = args.func
     try:
+        # The CLI's one place that reads the environment; --database-url wins over it.
+        args.settings = load_settings().with_database(args.database_url)
+        db.configure(args.settings)
         return handler(args, out)
+    except SettingsError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
     except CommandError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1

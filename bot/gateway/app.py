@@ -16,7 +16,8 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text as sql_text
 from starlette.concurrency import run_in_threadpool
 
-from bot.core.config import Settings, get_settings
+from bot.core.config import Settings, load_settings
+from bot.db import session as db
 from bot.db.session import session_scope
 from bot.gateway.chat import SESSION_ID_PATTERN, ChatService
 from bot.gateway.hub import Hub, make_hub
@@ -25,6 +26,7 @@ from bot.gateway.routes.citizen import add_cors
 from bot.gateway.routes.citizen import router as citizen_router
 from bot.gateway.routes.staff import router as staff_router
 from bot.gateway.sockets import forward_events
+from bot.services.staff_auth import StaffPolicy
 from bot.services.transcripts import messages_after
 
 log = logging.getLogger(__name__)
@@ -67,7 +69,10 @@ def parse_chat_request(raw: bytes, max_chars: int) -> tuple[str, str]:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+    """The gateway; uvicorn's factory call builds the settings here, once, from the
+    environment (a bad BORGER_* value stops it at start)."""
+    settings = settings or load_settings()
+    db.configure(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -90,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Borgerservice-assistenten", lifespan=lifespan, docs_url=None, redoc_url=None
     )
     app.state.settings = settings
+    app.state.staff_policy = StaffPolicy.from_settings(settings)
 
     @app.exception_handler(BadChatRequest)
     async def _bad_request(request: Request, exc: BadChatRequest) -> JSONResponse:

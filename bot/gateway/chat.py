@@ -122,7 +122,7 @@ class ChatService:
         self.settings = settings
         self.rasa = rasa
         self.hub = hub
-        self.handoff = HandoffService(settings.database_url)
+        self.handoff = HandoffService(settings)
         # Set when a chat joins the queue, so the timeout worker recomputes its next wake-up.
         self.queue_changed = asyncio.Event()
         # One turn at a time per conversation, so the transcript order is the real order.

@@ -14,7 +14,6 @@ library's opening hours it is computed from.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -24,6 +23,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.core.config import Settings
 from bot.db.models import (
     TICKET_CANCELLED,
     TICKET_CLOSED,
@@ -55,8 +55,6 @@ from bot.services.transcripts import iso_utc, message_to_dict, staff_message_dic
 
 T = TypeVar("T")
 
-TIMEOUT_ENV = "BORGER_HANDOFF_TIMEOUT_SECONDS"
-DEFAULT_TIMEOUT_SECONDS = 300
 # Used for the waiting-time estimate until there is some history to average.
 DEFAULT_WAIT_MINUTES = 2
 _WAIT_HISTORY = 20
@@ -165,17 +163,6 @@ class Change:
     new_ticket: bool = False  # a new request: staff consoles ring
 
 
-def timeout_seconds() -> int:
-    raw = os.environ.get(TIMEOUT_ENV, "").strip()
-    if not raw:
-        return DEFAULT_TIMEOUT_SECONDS
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ValueError(f"{TIMEOUT_ENV} must be a whole number of seconds, got {raw!r}") from exc
-    return max(value, 1)
-
-
 # --- when the library answers ----------------------------------------------------------
 
 
@@ -231,16 +218,24 @@ def response_promise(
 
 
 class HandoffService:
-    def __init__(self, database_url: str | None = None) -> None:
-        self.url = database_url
+    """One service per process, built from the settings at the entry point."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.url = settings.database_url
+
+    @property
+    def library(self) -> Library:
+        """The library config (re-read when its file changes)."""
+        return load_library(self.settings.library_config)
 
     # -- availability --
 
     def library_open(self, now: datetime | None = None) -> bool:
-        return is_staffed_open(now or local_now())
+        return is_staffed_open(now or local_now(), None, self.library)
 
     def staff_online(self) -> bool:
-        return staff_online(self.url)
+        return staff_online(self.url, presence_seconds=self.settings.staff_presence_seconds)
 
     def live_available(self) -> bool:
         """Staff are signed in and the library is staffed: a chat can go to the queue."""
@@ -314,7 +309,7 @@ class HandoffService:
     def _ticket_dict(
         self, session: Session, ticket: HandoffTicket, library: Library | None = None
     ) -> dict[str, Any]:
-        library = library or load_library()
+        library = library or self.library
         branch = library.branch(ticket.branch_id) if ticket.branch_id else None
         conversation = (
             session.get(Conversation, ticket.conversation_id) if ticket.conversation_id else None
@@ -408,7 +403,7 @@ class HandoffService:
                 topic=_subject(topic) or _subject(conversation.topic),
                 reason=reason,
                 created_at=now,
-                expires_at=now + timedelta(seconds=timeout_seconds()),
+                expires_at=now + timedelta(seconds=self.settings.handoff_timeout_seconds),
             )
             session.add(ticket)
             conversation.state = "queued"
@@ -452,7 +447,7 @@ class HandoffService:
 
     def kiosk_call(self, conversation_id: str, branch_id: str) -> tuple[bool, str, Change | None]:
         """"Kald en medarbejder" at a kiosk: (ok, Danish message, change to publish)."""
-        library = load_library()
+        library = self.library
         branch = library.branch(branch_id)
         if branch is None:
             raise HandoffError("Filialen findes ikke.", 422)
@@ -741,7 +736,7 @@ class HandoffService:
         return changes
 
     def _expire(self, ticket_id: int) -> Change | None:
-        deadline, promise = response_promise()
+        deadline, promise = response_promise(library=self.library)
 
         def work(session: Session) -> Change | None:
             ticket = session.get(HandoffTicket, ticket_id)
@@ -773,7 +768,7 @@ class HandoffService:
             if gone:
                 return Change(self._ticket_dict(session, ticket), None)
             conversation.state, conversation.assigned_staff = "bot", None
-            minutes = max(1, round(timeout_seconds() / 60))
+            minutes = max(1, round(self.settings.handoff_timeout_seconds / 60))
             message = self._system(
                 session, conversation.id, TIMEOUT_TEXT.format(minutes=minutes, promise=promise)
             )
@@ -800,7 +795,7 @@ class HandoffService:
         timeout), otherwise opens a new one."""
         description, _ = redact_cpr((description or "").strip()[:MAX_DESCRIPTION_CHARS])
         name, _ = redact_cpr(name.strip())
-        deadline, promise = response_promise()
+        deadline, promise = response_promise(library=self.library)
 
         def work(session: Session) -> dict[str, Any]:
             ticket = None
@@ -846,7 +841,7 @@ class HandoffService:
         """What the console lists: the live queue (chats and kiosk calls, waiting or in
         progress) and the callback tickets (open ones, and those closed recently)."""
         recent = utc_now() - timedelta(days=CLOSED_CALLBACKS_SHOWN_DAYS)
-        library = load_library()
+        library = self.library
         with session_scope(self.url, read_only=True) as session:
             queue = session.execute(
                 select(HandoffTicket)

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import yaml
 
-from bot.core.config import PROJECT_ROOT, get_settings
+from bot.core.config import PROJECT_ROOT, load_settings
 from bot.core.topics import INTENT_TOPICS, topic_for
-from bot.services.answers import get_engine
+from bot.services.answers import KnowledgeEngine, get_engine
 from bot.services.retrieval import Bm25Lemmas, CharLemmaTfidf, DenseE5, LogRegClassifier
 from bot.tools.answer_eval import (
     IntentOf,
@@ -84,9 +84,8 @@ def overview_topic(text: str) -> str | None:
     return None
 
 
-def compared_retrievers(engine) -> list:
+def compared_retrievers(engine: KnowledgeEngine, cache: Path) -> list:
     articles = engine.articles
-    cache = get_settings().cache_dir
     return [
         CharLemmaTfidf(articles),
         Bm25Lemmas(articles),
@@ -96,12 +95,17 @@ def compared_retrievers(engine) -> list:
     ]
 
 
-def report(intent_of: IntentOf | None, split: str, show_misses: bool) -> str:
-    engine = get_engine()
+def report(
+    intent_of: IntentOf | None,
+    split: str,
+    show_misses: bool,
+    engine: KnowledgeEngine,
+    cache: Path,
+) -> str:
     cases = load_cases(split)
     lines = [f"Article hold-out, {split} half: {len(cases)} questions, {len(engine.articles)} "
              "articles", "", "Retrievers compared (ranking alone, all topics):"]
-    for retriever in compared_retrievers(engine):
+    for retriever in compared_retrievers(engine, cache):
         started = time.perf_counter()
         result = retrieval_report(retriever.name, retriever, cases)
         per_query = (time.perf_counter() - started) / max(len(cases), 1) * 1000
@@ -174,14 +178,17 @@ def ranked_parse(intent: dict, ranking: list[dict]) -> Parse:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", type=Path, default=get_settings().model_path)
+    parser.add_argument("--model", type=Path, help="default: BORGER_MODEL")
     parser.add_argument("--split", choices=("test", "dev"), default="test")
     parser.add_argument("--no-nlu", action="store_true", help="retrieval alone, no Rasa model")
     parser.add_argument("--misses", action="store_true", help="list every miss")
     args = parser.parse_args(argv)
-    parser_process = None if args.no_nlu else RasaParser(get_settings().rasa_python, args.model)
+    settings = load_settings()
+    engine = get_engine(settings.knowledge_dir, settings.cache_dir)
+    model = args.model or settings.model_path
+    parser_process = None if args.no_nlu else RasaParser(settings.rasa_python, model)
     try:
-        print(report(parser_process, args.split, args.misses))
+        print(report(parser_process, args.split, args.misses, engine, settings.cache_dir))
     finally:
         if parser_process is not None:
             parser_process.close()

@@ -23,7 +23,7 @@ import httpx
 import yaml
 from sqlalchemy.engine import make_url
 
-from bot.core.config import PROJECT_ROOT, Settings, get_settings
+from bot.core.config import PROJECT_ROOT, Settings, SettingsError, load_settings
 
 
 def _sql_store(url: str, kind: str) -> dict:
@@ -98,8 +98,7 @@ class Stack:
                 "BORGER_ACTIONS_PORT": str(self.settings.actions_port),
             }
         )
-        if self.settings.database_url_raw:
-            env["BORGER_DATABASE_URL"] = self.settings.database_url_raw
+        env["BORGER_DATABASE_URL"] = self.settings.database_url
         return env
 
     def commands(self, endpoints: Path) -> dict[str, list[str]]:
@@ -179,10 +178,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shell", action="store_true", help="chat in the terminal instead")
     args = parser.parse_args(argv)
-    settings = get_settings()
+    try:
+        settings = load_settings()  # `make run`'s one reading of the environment
+    except SettingsError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
     if not settings.rasa_token:
-        os.environ["BORGER_RASA_TOKEN"] = secrets.token_hex(24)
-        settings = get_settings()
+        settings = settings.model_copy(update={"rasa_token": secrets.token_hex(24)})
     if not settings.model_path.exists():
         print(f"No trained model at {settings.model_path}: run 'make train'.", file=sys.stderr)
         return 1

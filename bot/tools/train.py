@@ -18,7 +18,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from bot.core.config import PROJECT_ROOT, get_settings
+from bot.core.config import PROJECT_ROOT, Settings, load_settings
 
 MODEL_INPUTS = (
     "config.yml",
@@ -51,11 +51,9 @@ def rasa_package_versions(rasa_python: Path) -> dict[str, str]:
 
 
 def fingerprint(
-    root: Path = PROJECT_ROOT, config: str = "config.yml", versions: dict[str, str] | None = None
+    versions: dict[str, str], root: Path = PROJECT_ROOT, config: str = "config.yml"
 ) -> str:
-    versions = versions if versions is not None else rasa_package_versions(
-        get_settings().rasa_python
-    )
+    """The model's cache key, from the Rasa environment's package ``versions``."""
     digest = hashlib.sha256(config.encode())
     for package in MODEL_PACKAGES:
         digest.update(f"{package}=={versions[package]}".encode())
@@ -66,11 +64,10 @@ def fingerprint(
     return digest.hexdigest()[:16]
 
 
-def ensure_model(force: bool = False, config: str = "config.yml") -> Path:
-    settings = get_settings()
+def ensure_model(settings: Settings, force: bool = False, config: str = "config.yml") -> Path:
     model = settings.model_path
     stamp = model.with_suffix("").with_suffix(".fingerprint")
-    wanted = fingerprint(config=config)
+    wanted = fingerprint(rasa_package_versions(settings.rasa_python), config=config)
     if not force and model.exists() and stamp.exists() and stamp.read_text().strip() == wanted:
         print(f"Model is up to date ({model.name}, {wanted}).")
         return model
@@ -80,17 +77,17 @@ def ensure_model(force: bool = False, config: str = "config.yml") -> Path:
         shutil.copyfile(cached, model)
         print(f"Model taken from the cache ({cached}).")
     else:
-        _train(model, config)
+        _train(settings.rasa_python, model, config)
         cached.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(model, cached)
     stamp.write_text(wanted + "\n")
     return model
 
 
-def _train(model: Path, config: str) -> None:
+def _train(rasa_python: Path, model: Path, config: str) -> None:
     started = time.monotonic()
     command = [
-        str(get_settings().rasa_python), "-m", "rasa", "train",
+        str(rasa_python), "-m", "rasa", "train",
         "--config", config, "--domain", "domain.yml", "--data", "data",
         "--out", str(model.parent), "--fixed-model-name", model.name.removesuffix(".tar.gz"),
     ]
@@ -104,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="train even if nothing changed")
     parser.add_argument("--config", default="config.yml")
     args = parser.parse_args(argv)
-    ensure_model(force=args.force, config=args.config)
+    ensure_model(load_settings(), force=args.force, config=args.config)
     return 0
 
 

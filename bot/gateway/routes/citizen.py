@@ -15,7 +15,6 @@ from __future__ import annotations
 import html
 import json
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -71,8 +70,6 @@ _INTENTS_TTL_SECONDS = 60.0
 
 # --- kiosk ----------------------------------------------------------------------------------
 
-KIOSK_IDLE_WARN_DEFAULT = 90.0
-KIOSK_IDLE_RESET_DEFAULT = 120.0
 _KIOSK_IDLE_MAX = 3600.0
 KIOSK_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -100,12 +97,11 @@ def allowed_origins(settings: Settings) -> list[str]:
     commas or spaces, e.g. "https://kildeby-bib.dk https://www.kildeby-bib.dk"; "*" allows
     any origin (the API has no cookies, but the allow-list keeps the chat on known sites).
     """
-    raw = os.environ.get("BORGER_ALLOWED_ORIGINS", "").replace(",", " ").split()
-    if "*" in raw:
+    if "*" in settings.allowed_origins:
         return ["*"]
     port = settings.gateway_port
     own = [f"http://{settings.host}:{port}", f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
-    return list(dict.fromkeys(own + [origin.rstrip("/") for origin in raw]))
+    return list(dict.fromkeys(own + list(settings.allowed_origins)))
 
 
 class CitizenCORSMiddleware:
@@ -222,21 +218,21 @@ async def widget_css() -> FileResponse:
     return _asset("widget.css", "text/css; charset=utf-8")
 
 
-def _seconds(value: str | None, env: str, default: float) -> float:
-    for raw in (value, os.environ.get(env)):
-        try:
-            seconds = float(raw) if raw not in (None, "") else None
-        except ValueError:
-            seconds = None
-        if seconds is not None and 1 <= seconds <= _KIOSK_IDLE_MAX:
-            return seconds
-    return default
+def _seconds(value: str | None, default: float) -> float:
+    try:
+        seconds = float(value) if value not in (None, "") else None
+    except ValueError:
+        seconds = None
+    return seconds if seconds is not None and 1 <= seconds <= _KIOSK_IDLE_MAX else default
 
 
-def kiosk_timing(idle_warn: str | None, idle_reset: str | None) -> tuple[float, float]:
-    """Seconds of inactivity before the warning and before the reset (query, env, default)."""
-    warn = _seconds(idle_warn, "BORGER_KIOSK_IDLE_WARN", KIOSK_IDLE_WARN_DEFAULT)
-    reset = _seconds(idle_reset, "BORGER_KIOSK_IDLE_RESET", KIOSK_IDLE_RESET_DEFAULT)
+def kiosk_timing(
+    idle_warn: str | None, idle_reset: str | None, settings: Settings
+) -> tuple[float, float]:
+    """Seconds of inactivity before the warning and before the reset: the query's (a kiosk
+    set up for testing), else BORGER_KIOSK_IDLE_WARN/RESET."""
+    warn = _seconds(idle_warn, settings.kiosk_idle_warn)
+    reset = _seconds(idle_reset, settings.kiosk_idle_reset)
     if reset <= warn:
         reset = warn + max(10.0, warn / 3)
     return warn, reset
@@ -269,7 +265,7 @@ async def kiosk(
     if chosen is None:
         choices = [(b.id, b.name) for b in library.branches]
         return _branch_chooser(library.name, choices, 404 if branch else 200)
-    warn, reset = kiosk_timing(idle_warn, idle_reset)
+    warn, reset = kiosk_timing(idle_warn, idle_reset, _settings(request))
     config = {
         "branchId": chosen.id,
         "branchName": chosen.name,

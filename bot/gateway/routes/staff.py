@@ -135,6 +135,10 @@ def _url(request: Request | WebSocket) -> str:
     return request.app.state.settings.database_url
 
 
+def _policy(request: Request | WebSocket) -> staff_auth.StaffPolicy:
+    return request.app.state.staff_policy
+
+
 def _chat(request: Request | WebSocket) -> ChatService:
     return request.app.state.chat
 
@@ -156,7 +160,7 @@ def _same_origin(request: Request | WebSocket) -> bool:
 
 
 async def _identity(request: Request | WebSocket) -> StaffIdentity | None:
-    token = request.cookies.get(staff_auth.cookie_name())
+    token = request.cookies.get(_policy(request).cookie_name)
     if not token:
         return None
     return await run_in_threadpool(staff_auth.identify, _url(request), token)
@@ -196,13 +200,15 @@ def _json(data: Any, status_code: int = 200) -> JSONResponse:
     return JSONResponse(data, status_code=status_code, headers={"Cache-Control": "no-store"})
 
 
-def _set_cookie(response: Response, name: str, value: str, max_age: int | None) -> None:
+def _set_cookie(
+    request: Request, response: Response, name: str, value: str, max_age: int | None
+) -> None:
     response.set_cookie(
         name,
         value,
         max_age=max_age,
         path="/",
-        secure=staff_auth.cookie_secure(),
+        secure=_policy(request).cookie_secure,
         httponly=True,
         samesite="strict",
     )
@@ -248,11 +254,11 @@ async def login_page(request: Request) -> Response:
 
 
 @router.get("/api/staff/csrf")
-async def login_csrf() -> JSONResponse:
+async def login_csrf(request: Request) -> JSONResponse:
     """A token for the sign-in form (double submit: cookie and header must match)."""
     token = secrets.token_urlsafe(32)
     response = _json({"csrf": token})
-    _set_cookie(response, LOGIN_COOKIE, token, max_age=3600)
+    _set_cookie(request, response, LOGIN_COOKIE, token, max_age=3600)
     return response
 
 
@@ -270,13 +276,14 @@ async def login(request: Request) -> JSONResponse:
         raise HTTPException(422, "Skriv brugernavn og adgangskode.")
     try:
         token, identity = await run_in_threadpool(
-            staff_auth.login, _url(request), username, password, _ip(request)
+            staff_auth.login, _url(request), username, password, _ip(request), _policy(request)
         )
     except AuthError as exc:
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
         return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
     response = _json(_staff_json(identity))
-    _set_cookie(response, staff_auth.cookie_name(), token, staff_auth.session_hours() * 3600)
+    policy = _policy(request)
+    _set_cookie(request, response, policy.cookie_name, token, policy.session_hours * 3600)
     response.delete_cookie(LOGIN_COOKIE, path="/")
     return response
 
@@ -286,8 +293,9 @@ async def logout(request: Request) -> JSONResponse:
     identity = await _staff_writing(request)
     await run_in_threadpool(staff_auth.logout, _url(request), identity, _ip(request))
     response = _json({"ok": True})
+    policy = _policy(request)
     response.delete_cookie(
-        staff_auth.cookie_name(), path="/", secure=staff_auth.cookie_secure(), httponly=True,
+        policy.cookie_name, path="/", secure=policy.cookie_secure, httponly=True,
         samesite="strict",
     )
     return response
@@ -441,7 +449,8 @@ async def kiosk_call(request: Request) -> JSONResponse:
     body = await _body(request)
     session_id = _citizen_session(body)
     branch_id = body.get("branch_id")
-    if not isinstance(branch_id, str) or load_library().branch(branch_id) is None:
+    library = load_library(request.app.state.settings.library_config)
+    if not isinstance(branch_id, str) or library.branch(branch_id) is None:
         raise HTTPException(422, "Filialen findes ikke.")
     ok, message, change = await _run(request, _service(request).kiosk_call, session_id, branch_id)
     if change is not None:
