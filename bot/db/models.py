@@ -43,6 +43,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from bot.core.handoff_states import ConversationState, Kind, Status
+
 LOCAL_TZ = ZoneInfo("Europe/Copenhagen")
 
 # Values of Booking.topic / Course.topic with the Danish label shown to citizens and staff.
@@ -62,7 +64,7 @@ ENROLMENT_WAITLISTED = "waitlisted"
 ENROLMENT_CANCELLED = "cancelled"
 
 CONTACT_KINDS = ("phone", "email")
-CONVERSATION_STATES = ("bot", "queued", "with_staff", "closed")
+CONVERSATION_STATES = tuple(state.value for state in ConversationState)
 MESSAGE_SENDERS = ("citizen", "bot", "staff", "system")
 
 # Stable constraint names make Alembic migrations portable between SQLite and PostgreSQL.
@@ -313,40 +315,12 @@ class ChatMessage(Base):
 
 # --- Staff and handoff to a person (issue #4) -------------------------------------------
 #
-# A ticket is one request for a person. Its ``kind`` says how staff answer it:
-# - "live": a web chat waiting in the queue ("queued") until a staff member takes it
-#   ("with_staff"); ends "returned_to_bot", "closed" (with an outcome) or "cancelled" (the
-#   citizen left). Nobody taking it in time turns it into a "callback" ticket.
-# - "callback": the library contacts the citizen later. "pending_details" while the bot still
-#   collects name and contact (after a queue timeout), "open" until staff close it.
-# - "kiosk": "Kald en medarbejder" at a foyer kiosk; staff walk over ("with_staff").
-# The conversation's own ``state`` ("queued"/"with_staff") is what routes citizen messages to
-# staff instead of Rasa; both live in the database, so a gateway restart changes nothing.
+# The states of a ticket, of the conversation and what the citizen sees, and every allowed
+# transition, are one table: bot/core/handoff_states.py. The CHECK constraints below take their
+# values from it. Both live in the database, so a gateway restart changes nothing.
 
-TICKET_KINDS = ("live", "callback", "kiosk")
-TICKET_QUEUED = "queued"
-TICKET_WITH_STAFF = "with_staff"
-TICKET_PENDING_DETAILS = "pending_details"
-TICKET_OPEN = "open"
-TICKET_RETURNED = "returned_to_bot"
-TICKET_CLOSED = "closed"
-TICKET_CANCELLED = "cancelled"
-TICKET_STATUSES = (
-    TICKET_QUEUED,
-    TICKET_WITH_STAFF,
-    TICKET_PENDING_DETAILS,
-    TICKET_OPEN,
-    TICKET_RETURNED,
-    TICKET_CLOSED,
-    TICKET_CANCELLED,
-)
-# Statuses in which a ticket still needs staff.
-TICKET_ACTIVE_STATUSES = (
-    TICKET_QUEUED,
-    TICKET_WITH_STAFF,
-    TICKET_PENDING_DETAILS,
-    TICKET_OPEN,
-)
+TICKET_KINDS = tuple(kind.value for kind in Kind)
+TICKET_STATUSES = tuple(status.value for status in Status)
 
 
 class StaffUser(Base):

@@ -18,10 +18,8 @@ cookie and a same-origin Origin (else HTTP 401/403); the first client message mu
 Citizen endpoints (same contract as the chat API): ``POST /api/handoff/cancel`` and
 ``POST /api/kiosk/call``.
 
-The timeout worker (started with the app through this router's lifespan) turns queued chats
-that nobody took within BORGER_HANDOFF_TIMEOUT_SECONDS into callback requests. It sleeps
-until the next deadline in the database (or until a chat joins the queue), so it needs no
-polling either and picks up where it left off after a restart.
+The handoff timeout worker (bot/services/handoff/timeouts.py) starts and stops with the app
+through this router's lifespan.
 """
 
 from __future__ import annotations
@@ -41,13 +39,13 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request, WebSocket, WebSo
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from bot.db.models import utc_now
 from bot.gateway.chat import SESSION_ID_PATTERN, STAFF_CHANNEL, ChatService
 from bot.gateway.hub import Event, Hub
 from bot.gateway.rasa_client import AssistantUnavailable
 from bot.gateway.sockets import forward_events
 from bot.services import staff_auth
 from bot.services.handoff import TOPIC_LABELS, HandoffError, HandoffService
+from bot.services.handoff.timeouts import run_timeout_worker
 from bot.services.library import load_library
 from bot.services.staff_auth import AuthError, StaffIdentity
 
@@ -60,7 +58,6 @@ NOT_SIGNED_IN = "Du er ikke logget ind."
 BAD_CSRF = "Sikkerhedstjekket fejlede. Genindlæs siden, og prøv igen."
 _MAX_BODY = 16_000
 _NO_STORE = {"Cache-Control": "no-store"}
-_WORKER_MAX_SLEEP = 30.0
 
 # Strict: the console runs only its own files; nothing from elsewhere, no inline script.
 CONSOLE_CSP = (
@@ -95,7 +92,10 @@ SLOT_LABELS = {
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    worker = asyncio.create_task(_timeout_worker(app))
+    chat: ChatService = app.state.chat
+    worker = asyncio.create_task(
+        run_timeout_worker(chat.handoff.next_expiry, chat.expire_handoffs, chat.queue_changed)
+    )
     try:
         yield
     finally:
@@ -105,27 +105,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 router = APIRouter(lifespan=_lifespan)
-
-
-async def _timeout_worker(app: FastAPI) -> None:
-    chat: ChatService = app.state.chat
-    while True:
-        try:
-            due = await run_in_threadpool(chat.handoff.next_expiry)
-            delay = _WORKER_MAX_SLEEP
-            if due is not None:
-                delay = min(max((due - utc_now()).total_seconds(), 0.0), _WORKER_MAX_SLEEP)
-            if delay > 0:
-                chat.queue_changed.clear()
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(chat.queue_changed.wait(), delay)
-                continue
-            await chat.expire_handoffs()
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # noqa: BLE001 - keep the worker alive through a database hiccup
-            log.exception("handoff timeout worker failed; retrying")
-            await asyncio.sleep(5)
 
 
 # --- helpers ------------------------------------------------------------------------------
