@@ -16,7 +16,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install run shell train test lint validate test-stories test-rasa eval bench clean
+.PHONY: help install run shell train test check lint validate test-stories test-rasa eval bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ validate: install ## rasa data validate, warnings count as errors
 test-stories: train ## Test stories; any prediction error fails
 	$(RASA_BIN)/rasa test core --model models/borgerservice.tar.gz --stories tests/test_stories.yml \
 	  --fail-on-prediction-errors --out var/results
+
+check: lint ## Lint and the fast tests (no live stack, browser, PostgreSQL or slow ones), < 1 min
+	$(PY) -m pytest -q -m "not live and not browser and not postgres and not slow"
 
 test-rasa: install ## The Danish tokenizer inside Rasa's own environment
 	$(RASA_BIN)/python -m pytest -q tests_rasa

@@ -79,6 +79,7 @@ def test_gateway_and_cli_refuse_to_start(
     assert "BORGER_DB_POOL_SIZE" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "command",
     [

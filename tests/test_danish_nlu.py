@@ -42,6 +42,7 @@ def test_the_search_and_the_tokenizer_share_one_fold_and_one_lemma_table() -> No
     assert danish.content_lemmas is nlu_text.content_lemmas
 
 
+@pytest.mark.slow
 def test_knowledge_search_loads_without_spacy_or_rasa() -> None:
     code = (
         "import sys, bot.services.knowledge as k, bot.services.retrieval as r; "

@@ -15,9 +15,6 @@ cookie and a same-origin Origin (else HTTP 401/403); the first client message mu
 - client → server: ``watch {conversation_id, after}`` (catch-up by sequence number, then live:
   a reconnect loses nothing), ``unwatch``, ``reply {ticket_id, text, client_id}``, ``ping``.
 
-Citizen endpoints (same contract as the chat API): ``POST /api/handoff/cancel`` and
-``POST /api/kiosk/call``.
-
 The handoff timeout worker (bot/services/handoff/timeouts.py) starts and stops with the app
 through this router's lifespan.
 """
@@ -32,22 +29,23 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from bot.gateway.chat import SESSION_ID_PATTERN, STAFF_CHANNEL, ChatService
+from bot.gateway.errors import GatewayError
 from bot.gateway.hub import Event, Hub
 from bot.gateway.rasa_client import AssistantUnavailable
+from bot.gateway.requests import SMALL_BODY_BYTES, json_object
 from bot.gateway.sockets import forward_events
 from bot.services import staff_auth
 from bot.services.handoff import TOPIC_LABELS, HandoffError, HandoffService
 from bot.services.handoff.timeouts import run_timeout_worker
-from bot.services.library import load_library
-from bot.services.staff_auth import AuthError, StaffIdentity
+from bot.services.staff_auth import StaffIdentity
 
 log = logging.getLogger(__name__)
 
@@ -145,34 +143,31 @@ async def _identity(request: Request | WebSocket) -> StaffIdentity | None:
     return await run_in_threadpool(staff_auth.identify, _url(request), token)
 
 
-async def _staff(request: Request) -> StaffIdentity:
+async def signed_in(request: Request) -> StaffIdentity:
+    """Dependency: the signed-in staff member, else 401."""
     identity = await _identity(request)
     if identity is None:
-        raise HTTPException(401, NOT_SIGNED_IN)
+        raise GatewayError(NOT_SIGNED_IN, 401)
     return identity
 
 
-async def _staff_writing(request: Request) -> StaffIdentity:
-    """A signed-in staff member making a change: also checks Origin and the CSRF token."""
-    identity = await _staff(request)
+async def writing(
+    request: Request, identity: Annotated[StaffIdentity, Depends(signed_in)]
+) -> StaffIdentity:
+    """Dependency for every change: signed in, same Origin and the session's CSRF token."""
     if not _same_origin(request) or not staff_auth.csrf_ok(
         identity, request.headers.get(CSRF_HEADER)
     ):
-        raise HTTPException(403, BAD_CSRF)
+        raise GatewayError(BAD_CSRF, 403)
     return identity
 
 
+SignedIn = Annotated[StaffIdentity, Depends(signed_in)]
+Writing = Annotated[StaffIdentity, Depends(writing)]
+
+
 async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > _MAX_BODY:
-        raise HTTPException(413, "Forespørgslen er for stor.")
-    try:
-        body = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise HTTPException(400, "Forespørgslen er ikke gyldig JSON.") from exc
-    if not isinstance(body, dict):
-        raise HTTPException(400, "Forespørgslen skal være et JSON-objekt.")
-    return body
+    return await json_object(request, max_bytes=SMALL_BODY_BYTES, empty_is_object=True)
 
 
 def _json(data: Any, status_code: int = 200) -> JSONResponse:
@@ -198,14 +193,6 @@ def _staff_json(identity: StaffIdentity) -> dict[str, Any]:
         "staff": {"id": identity.staff_id, "username": identity.username, "name": identity.name},
         "csrf": identity.csrf_token,
     }
-
-
-async def _run(request: Request, call: Any, *args: Any) -> Any:
-    """Run a service call in the thread pool, mapping HandoffError to its HTTP status."""
-    try:
-        return await run_in_threadpool(call, *args)
-    except HandoffError as exc:
-        raise HTTPException(exc.status_code, exc.message) from exc
 
 
 # --- pages ----------------------------------------------------------------------------------
@@ -248,18 +235,14 @@ async def login(request: Request) -> JSONResponse:
     if not _same_origin(request) or not expected or not secrets.compare_digest(
         presented.encode(), expected.encode()
     ):
-        raise HTTPException(403, BAD_CSRF)
+        raise GatewayError(BAD_CSRF, 403)
     body = await _body(request)
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
-        raise HTTPException(422, "Skriv brugernavn og adgangskode.")
-    try:
-        token, identity = await run_in_threadpool(
-            staff_auth.login, _url(request), username, password, _ip(request), _policy(request)
-        )
-    except AuthError as exc:
-        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
-        return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
+        raise GatewayError("Skriv brugernavn og adgangskode.", 422)
+    token, identity = await run_in_threadpool(
+        staff_auth.login, _url(request), username, password, _ip(request), _policy(request)
+    )
     response = _json(_staff_json(identity))
     policy = _policy(request)
     _set_cookie(request, response, policy.cookie_name, token, policy.session_hours * 3600)
@@ -268,8 +251,7 @@ async def login(request: Request) -> JSONResponse:
 
 
 @router.post("/api/staff/logout")
-async def logout(request: Request) -> JSONResponse:
-    identity = await _staff_writing(request)
+async def logout(request: Request, identity: Writing) -> JSONResponse:
     await run_in_threadpool(staff_auth.logout, _url(request), identity, _ip(request))
     response = _json({"ok": True})
     policy = _policy(request)
@@ -281,34 +263,31 @@ async def logout(request: Request) -> JSONResponse:
 
 
 @router.get("/api/staff/me")
-async def me(request: Request) -> JSONResponse:
-    return _json(_staff_json(await _staff(request)))
+async def me(identity: SignedIn) -> JSONResponse:
+    return _json(_staff_json(identity))
 
 
 # --- tickets --------------------------------------------------------------------------------
 
 
 @router.get("/api/staff/tickets")
-async def tickets(request: Request) -> JSONResponse:
-    await _staff(request)
+async def tickets(request: Request, _: SignedIn) -> JSONResponse:
     return _json(await run_in_threadpool(_service(request).tickets))
 
 
 @router.get("/api/staff/tickets/{ticket_id}")
-async def ticket_detail(request: Request, ticket_id: int) -> JSONResponse:
-    identity = await _staff(request)
-    detail = await _run(
-        request, _service(request).ticket_detail, ticket_id, identity.staff_id,
-        identity.username, _ip(request),
+async def ticket_detail(request: Request, ticket_id: int, identity: SignedIn) -> JSONResponse:
+    detail = await run_in_threadpool(
+        _service(request).ticket_detail, ticket_id, identity.staff_id, identity.username,
+        _ip(request),
     )
     return _json(detail)
 
 
 @router.get("/api/staff/tickets/{ticket_id}/summary")
-async def ticket_summary(request: Request, ticket_id: int) -> JSONResponse:
+async def ticket_summary(request: Request, ticket_id: int, _: SignedIn) -> JSONResponse:
     """What the bot learned before the handoff: topic, intents, filled slots (Rasa tracker)."""
-    await _staff(request)
-    ticket = await _run(request, _service(request).ticket, ticket_id)
+    ticket = await run_in_threadpool(_service(request).ticket, ticket_id)
     summary: dict[str, Any] = {
         "topic": ticket["topic"],
         "topic_label": ticket["topic_label"],
@@ -350,91 +329,49 @@ def tracker_summary(tracker: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("/api/staff/tickets/{ticket_id}/take")
-async def take(request: Request, ticket_id: int) -> JSONResponse:
-    identity = await _staff_writing(request)
-    change = await _run(request, _service(request).take, ticket_id, identity.staff_id, _ip(request))
+async def take(request: Request, ticket_id: int, identity: Writing) -> JSONResponse:
+    service, ip = _service(request), _ip(request)
+    change = await run_in_threadpool(service.take, ticket_id, identity.staff_id, ip)
     await _chat(request).publish_change(change)
     return _json({"ticket": change.ticket})
 
 
 @router.post("/api/staff/tickets/{ticket_id}/reply")
-async def reply(request: Request, ticket_id: int) -> JSONResponse:
-    identity = await _staff_writing(request)
+async def reply(request: Request, ticket_id: int, identity: Writing) -> JSONResponse:
     text = (await _body(request)).get("text")
     if not isinstance(text, str):
-        raise HTTPException(422, "Skriv en besked.")
-    change = await _run(request, _service(request).reply, ticket_id, identity.staff_id, text)
+        raise GatewayError("Skriv en besked.", 422)
+    change = await run_in_threadpool(_service(request).reply, ticket_id, identity.staff_id, text)
     await _chat(request).publish_change(change, positions=False)
     return _json({"ticket": change.ticket, "message": change.messages[0]})
 
 
 @router.post("/api/staff/tickets/{ticket_id}/return")
-async def return_to_bot(request: Request, ticket_id: int) -> JSONResponse:
-    identity = await _staff_writing(request)
-    change = await _run(
-        request, _service(request).return_to_bot, ticket_id, identity.staff_id, _ip(request)
-    )
+async def return_to_bot(request: Request, ticket_id: int, identity: Writing) -> JSONResponse:
+    service, ip = _service(request), _ip(request)
+    change = await run_in_threadpool(service.return_to_bot, ticket_id, identity.staff_id, ip)
     await _chat(request).publish_change(change)
     return _json({"ticket": change.ticket})
 
 
 @router.post("/api/staff/tickets/{ticket_id}/close")
-async def close(request: Request, ticket_id: int) -> JSONResponse:
-    identity = await _staff_writing(request)
+async def close(request: Request, ticket_id: int, identity: Writing) -> JSONResponse:
     outcome = (await _body(request)).get("outcome")
-    change = await _run(
-        request, _service(request).close, ticket_id, identity.staff_id, str(outcome or ""),
-        _ip(request),
+    service, ip = _service(request), _ip(request)
+    change = await run_in_threadpool(
+        service.close, ticket_id, identity.staff_id, str(outcome or ""), ip
     )
     await _chat(request).publish_change(change)
     return _json({"ticket": change.ticket})
 
 
 @router.post("/api/staff/tickets/{ticket_id}/notes")
-async def add_note(request: Request, ticket_id: int) -> JSONResponse:
-    identity = await _staff_writing(request)
+async def add_note(request: Request, ticket_id: int, identity: Writing) -> JSONResponse:
     text = (await _body(request)).get("text")
     if not isinstance(text, str):
-        raise HTTPException(422, "Skriv en note.")
-    note = await _run(request, _service(request).add_note, ticket_id, identity.staff_id, text)
+        raise GatewayError("Skriv en note.", 422)
+    note = await run_in_threadpool(_service(request).add_note, ticket_id, identity.staff_id, text)
     return _json({"note": note})
-
-
-# --- citizen endpoints ----------------------------------------------------------------------
-
-
-def _citizen_session(body: dict[str, Any]) -> str:
-    session_id = body.get("session_id")
-    if not isinstance(session_id, str) or not SESSION_ID_PATTERN.match(session_id):
-        raise HTTPException(
-            422, "session_id mangler eller er ugyldigt (bogstaver, tal, - og _, højst 64 tegn)."
-        )
-    return session_id
-
-
-@router.post("/api/handoff/cancel")
-async def cancel_handoff(request: Request) -> JSONResponse:
-    """The citizen leaves the queue; their session id is their only key, to this chat only."""
-    session_id = _citizen_session(await _body(request))
-    change = await _chat(request).cancel_handoff(session_id)
-    if change is None:
-        raise HTTPException(409, "Samtalen venter ikke på en medarbejder.")
-    return JSONResponse({"session_id": session_id, "handoff": change.handoff})
-
-
-@router.post("/api/kiosk/call")
-async def kiosk_call(request: Request) -> JSONResponse:
-    """"Kald en medarbejder" at a kiosk: a ticket in the staff queue with the branch named."""
-    body = await _body(request)
-    session_id = _citizen_session(body)
-    branch_id = body.get("branch_id")
-    library = load_library(request.app.state.settings.library_config)
-    if not isinstance(branch_id, str) or library.branch(branch_id) is None:
-        raise HTTPException(422, "Filialen findes ikke.")
-    ok, message, change = await _run(request, _service(request).kiosk_call, session_id, branch_id)
-    if change is not None:
-        await _chat(request).publish_change(change, positions=False)
-    return JSONResponse({"ok": ok, "message": message})
 
 
 # --- the console's WebSocket ----------------------------------------------------------------
