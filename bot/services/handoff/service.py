@@ -408,13 +408,7 @@ class HandoffService:
 
     def reply(self, ticket_id: int, staff_id: int, text: str) -> Change:
         """A staff message to the citizen, stored in the transcript before delivery."""
-        text = (text or "").strip()
-        if not text:
-            raise HandoffError("Beskeden er tom.", 422)
-        if len(text) > MAX_REPLY_CHARS:
-            raise HandoffError(f"Beskeden er for lang (højst {MAX_REPLY_CHARS} tegn).", 413)
-        # Staff may paste from a case system; CPR numbers are never stored, whoever types them.
-        text, _ = redact_cpr(text)
+        text = _staff_text(text, "Beskeden", MAX_REPLY_CHARS)
 
         def work(session: Session) -> Change:
             staff = self._staff(session, staff_id)
@@ -502,12 +496,7 @@ class HandoffService:
         return self._transaction(work)
 
     def add_note(self, ticket_id: int, staff_id: int, text: str) -> dict[str, Any]:
-        text = (text or "").strip()
-        if not text:
-            raise HandoffError("Noten er tom.", 422)
-        if len(text) > MAX_NOTE_CHARS:
-            raise HandoffError(f"Noten er for lang (højst {MAX_NOTE_CHARS} tegn).", 413)
-        text, _ = redact_cpr(text)
+        text = _staff_text(text, "Noten", MAX_NOTE_CHARS)
 
         def work(session: Session) -> dict[str, Any]:
             staff = self._staff(session, staff_id)
@@ -749,6 +738,17 @@ class HandoffService:
             ]
 
         return self._transaction(work)
+
+
+def _staff_text(text: str, what: str, max_chars: int) -> str:
+    """A reply or a note as staff typed it, trimmed, checked and with CPR numbers redacted."""
+    text = (text or "").strip()
+    if not text:
+        raise HandoffError(f"{what} er tom.", 422)
+    if len(text) > max_chars:
+        raise HandoffError(f"{what} er for lang (højst {max_chars} tegn).", 413)
+    # Staff may paste from a case system; CPR numbers are never stored, whoever types them.
+    return redact_cpr(text)[0]
 
 
 def _subject(topic: str | None) -> str | None:
