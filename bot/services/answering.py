@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from bot.language.danish import content_lemmas
 from bot.language.text import fold
@@ -27,7 +27,7 @@ from bot.services.knowledge import Article
 from bot.services.retrieval import Ranking, Retriever
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     ANSWER = "answer"
     CLARIFY = "clarify"
     NONE = "none"
