@@ -181,7 +181,7 @@ def _count(report: Report, case: Case, decision: Decision | None, parse: Parse) 
             )
     elif decision.outcome is Outcome.CLARIFY:
         report.clarified += 1
-        report.clarified_right += bool(case.labels & set(ranked))
+        report.clarified_right += bool(case.labels & {a.id for a in decision.choices})
     else:
         report.fallback += 1
         report.misses.append(f"[fallback] {case.text!r} (want {'|'.join(case.labels)})")
