@@ -14,9 +14,14 @@ from bot.core.config import PROJECT_ROOT, Settings, SettingsError, load_settings
 from bot.gateway.app import create_app
 
 
-def test_defaults_are_safe_for_one_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No BORGER_* variable set (the live fixture sets some for the whole session)."""
     for name in [n for n in os.environ if n.startswith("BORGER_")]:
         monkeypatch.delenv(name)
+
+
+def test_defaults_are_safe_for_one_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    clean_environment(monkeypatch)
     settings = load_settings()
     assert settings.host == "127.0.0.1"
     assert settings.database_url == f"sqlite:///{PROJECT_ROOT / 'var' / 'app.db'}"
@@ -28,6 +33,7 @@ def test_defaults_are_safe_for_one_machine(monkeypatch: pytest.MonkeyPatch) -> N
 def test_values_come_from_the_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    clean_environment(monkeypatch)
     monkeypatch.setenv("BORGER_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("BORGER_RASA_PORT", "6006")
     monkeypatch.setenv("BORGER_ALLOWED_ORIGINS", "https://kildeby-bib.dk/, https://www.kildeby-bib.dk")
