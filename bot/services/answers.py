@@ -252,7 +252,7 @@ def build_retriever(articles: dict[str, Article], cache_dir: Path) -> Hybrid:
 THRESHOLDS = Thresholds(
     answer=0.35,
     margin=0.1,
-    similar=0.885,
+    similar=0.88,
     clarify=0.12,
     related=0.87,
     follow_up_similar=0.84,
