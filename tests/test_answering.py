@@ -156,11 +156,13 @@ def test_a_message_without_a_subject_borrows_the_article_s_words() -> None:
 
 
 def test_a_short_answer_after_a_tile_is_read_against_the_tile_topic() -> None:
+    # "mistet" alone could be anything; after the tile it borrows the tile's word.
     shares = {"koerekort-mistet": 0.30, "mitid-mistet-telefon": 0.40}
-    retriever = FixedRetriever({"mistet": (shares, 0.90)})
+    retriever = FixedRetriever({"mistet kørekort": (shares, 0.90)})
     decision = AnswerEngine(ARTICLES, retriever, THRESHOLDS).decide(
         "mistet", context=Context("koerekort")
     )
+    assert retriever.asked[-1] == "mistet kørekort"
     assert decision.article.id == "koerekort-mistet"
 
 

@@ -210,7 +210,12 @@ class AnswerEngine:
         article_priors: dict[str, float] = {}
         if context.article_id in self.articles:
             article_priors[context.article_id] = 1.0 + t.article_prior
-        query = text if content_words(text) else f"{text} {self._context_phrase(context)}"
+        # "gælder det også for børn?" keeps its own words: who it is for picks the sibling
+        # article (a child's passport), where "hvor gør jeg det?" and "mistet" after the
+        # Kørekort tile need the context's words to say what they are about.
+        own_words = [w for w in content_words(text) if w not in _VAGUE]
+        own_words += sorted(set(content_lemmas(text)) & _PEOPLE)
+        query = text if own_words else f"{text} {self._context_phrase(context)}"
         return self._ordered(self.ranking(query, topic_priors, article_priors))
 
     def _ordered(self, ranking: Ranking) -> tuple[list[tuple[Article, float]], float]:
