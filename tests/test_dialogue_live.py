@@ -207,7 +207,7 @@ def test_questions_about_it_help_and_courses_get_an_answer_not_a_form(live) -> N
 @pytest.mark.parametrize(
     ("text", "button"),
     [
-        ("hvad skal jeg have med til min aftale om it-hjælp?", "/book_it_help"),
+        ("hvad skal jeg medbringe til digital hjælp?", "/book_it_help"),
         ("koster kurserne noget?", "/sign_up_course"),
         ("skal jeg selv have en computer med til kurset?", "/sign_up_course"),
     ],
