@@ -78,6 +78,9 @@ def handoff_reason(intent: str, text: str, previous_kind: str | None = None) -> 
         return "complaint"
     if intent == "frustrated":
         return "frustrated"
+    if intent == "request_human" and not _FRUSTRATED.search(text or ""):
+        # Asked outright (or "Ja, tal med en medarbejder" after an offer): no second offer.
+        return "requested"
     if intent == "nlu_fallback" or previous_kind == "not_understood":
         return "fallback"
     if _FRUSTRATED.search(text or ""):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import config
@@ -23,9 +23,6 @@ from actions.forms.readers import previous_reply_kind
 from bot.core.topics import INTENT_TOPICS
 from bot.services.answering import Context, intent_hint
 from bot.services.answers import Answer, answer_question, clear_question_answer, overview
-
-# A second "not understood" in a row hands the citizen to a person (actions/handoff.py).
-HANDOFF_ACTION = "action_handoff"
 
 
 def intent_and_confidence(tracker: Tracker) -> tuple[str, float, str | None]:
@@ -74,7 +71,11 @@ class ActionAnswerKnowledge(Action):
             text, topic, article_id, confidence, context, intent, **config.knowledge
         )
         if answer.kind == "not_understood" and previous_reply_kind(tracker) == "not_understood":
-            return [FollowupAction(HANDOFF_ACTION)]
+            # Handed over in this same action: a FollowupAction would leave Rasa's policies
+            # to predict after action_handoff, and they predicted this action again, in a loop.
+            from actions.handoff import ActionHandoff  # handoff imports this module
+
+            return ActionHandoff().run(dispatcher, tracker, domain)
         send(dispatcher, answer)
         if answer.kind == "answer":
             return [SlotSet("topic", answer.topic), SlotSet("article_id", answer.article_id)]
