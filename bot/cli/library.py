@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import IO, Any
 
 from sqlalchemy import select
@@ -22,25 +21,13 @@ from bot.cli.common import (
     positive_arg,
     weekdays_arg,
 )
-from bot.db.models import HELP_TOPICS, Branch, Course, local_now
+from bot.db.models import HELP_TOPICS, Branch, Course
 from bot.db.session import session_scope, upgrade_database
-from bot.services.booking import bookings_on_day, open_slots, purge_bookings, slot_times
-from bot.services.courses import add_session, enrolments_on_day, purge_enrolments
+from bot.services.booking import bookings_on_day, open_slots, slot_times
+from bot.services.courses import add_session, enrolments_on_day
 from bot.services.library import load_library
 
-RETENTION_ENV = "BORGER_RETENTION_DAYS"
-DEFAULT_RETENTION_DAYS = 90
 EXPORT_COLUMNS = ("time", "branch", "kind", "reference", "name", "contact", "status", "detail")
-
-
-def retention_days() -> int:
-    raw = os.environ.get(RETENTION_ENV, "").strip()
-    if not raw:
-        return DEFAULT_RETENTION_DAYS
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise CommandError(f"{RETENTION_ENV} must be a whole number, got {raw!r}") from exc
 
 
 def add_parsers(commands: Any) -> None:
@@ -61,17 +48,6 @@ def add_parsers(commands: Any) -> None:
     add_slots_parser(commands)
     add_course_parsers(commands)
     add_bookings_parser(commands)
-
-
-def add_purge_parser(commands: Any) -> None:
-    purge = commands.add_parser("purge", help="delete old bookings and enrolments")
-    purge.add_argument(
-        "--older-than-days",
-        type=int,
-        default=None,
-        help=f"default: {RETENTION_ENV} or {DEFAULT_RETENTION_DAYS}",
-    )
-    purge.set_defaults(func=cmd_purge)
 
 
 def add_slots_parser(commands: Any) -> None:
@@ -288,20 +264,4 @@ def cmd_bookings_export(args: argparse.Namespace, out: IO[str]) -> int:
     with open(args.out, "w", encoding="utf-8-sig", newline="") as stream:
         write_csv(rows, stream)
     print(f"Wrote {len(rows)} row(s) to {args.out}.", file=out)
-    return 0
-
-
-def cmd_purge(args: argparse.Namespace, out: IO[str]) -> int:
-    days = args.older_than_days if args.older_than_days is not None else retention_days()
-    if days < 0:
-        raise CommandError("--older-than-days cannot be negative.")
-    cutoff = local_now() - timedelta(days=days)
-    with session_scope(args.database_url) as session:
-        bookings = purge_bookings(session, cutoff)
-        enrolments = purge_enrolments(session, cutoff)
-    print(
-        f"Deleted {bookings} booking(s) and {enrolments} enrolment(s) that ended before "
-        f"{cutoff:%Y-%m-%d %H:%M} ({days} days ago).",
-        file=out,
-    )
     return 0

@@ -28,6 +28,17 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _env_list(name: str) -> tuple[str, ...]:
+    return tuple(os.environ.get(name, "").replace(",", " ").split())
+
+
+def _env_limit(name: str, default: int) -> int:
+    value = _env_int(name, default)
+    if value < 0:
+        raise ValueError(f"{name} must be 0 (off) or a positive whole number, got {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     var_dir: Path = field(
@@ -58,6 +69,63 @@ class Settings:
     secret_key: str = field(default_factory=lambda: _env("BORGER_SECRET_KEY", ""))
     # Protects Rasa's HTTP API; `make run` makes a random one per start when unset.
     rasa_token: str = field(default_factory=lambda: _env("BORGER_RASA_TOKEN", ""))
+    # --- trust: retention, limits, mail (issue 13) -------------------------------------
+    # Days after which `python -m bot purge` deletes each kind of personal data.
+    booking_retention_days: int = field(
+        default_factory=lambda: _env_limit("BORGER_RETENTION_DAYS", 90)
+    )
+    transcript_retention_days: int = field(
+        default_factory=lambda: _env_limit("BORGER_TRANSCRIPT_RETENTION_DAYS", 30)
+    )
+    ticket_retention_days: int = field(
+        default_factory=lambda: _env_limit("BORGER_TICKET_RETENTION_DAYS", 90)
+    )
+    # The gateway runs the purge this often (0: never; then run `python -m bot purge`).
+    purge_every_hours: int = field(
+        default_factory=lambda: _env_limit("BORGER_PURGE_EVERY_HOURS", 24)
+    )
+    # Messages per minute; 0 turns a limit off (benchmarks only).
+    rate_limit_session: int = field(
+        default_factory=lambda: _env_limit("BORGER_RATE_LIMIT_SESSION", 30)
+    )
+    rate_limit_address: int = field(
+        default_factory=lambda: _env_limit("BORGER_RATE_LIMIT_ADDRESS", 600)
+    )
+    max_sockets_per_address: int = field(
+        default_factory=lambda: _env_limit("BORGER_MAX_SOCKETS_PER_ADDRESS", 200)
+    )
+    # Addresses or networks (CIDR) of load balancers whose X-Forwarded-For is believed.
+    trusted_proxies: tuple[str, ...] = field(
+        default_factory=lambda: _env_list("BORGER_TRUSTED_PROXIES")
+    )
+    allowed_origins: tuple[str, ...] = field(
+        default_factory=lambda: _env_list("BORGER_ALLOWED_ORIGINS")
+    )
+    # "branch:key" pairs; when set, only a kiosk with its key may call staff or start a
+    # kiosk session.
+    kiosk_keys: tuple[str, ...] = field(default_factory=lambda: _env_list("BORGER_KIOSK_KEYS"))
+    max_active_bookings: int = field(
+        default_factory=lambda: _env_limit("BORGER_MAX_BOOKINGS_PER_CONTACT", 2)
+    )
+    max_waitlist_places: int = field(
+        default_factory=lambda: _env_limit("BORGER_MAX_WAITLIST_PER_CONTACT", 2)
+    )
+    lookup_max_failures: int = field(
+        default_factory=lambda: _env_limit("BORGER_LOOKUP_MAX_FAILURES", 5)
+    )
+    lookup_lock_minutes: int = field(
+        default_factory=lambda: _env_limit("BORGER_LOOKUP_LOCK_MINUTES", 30)
+    )
+    smtp_host: str = field(default_factory=lambda: _env("BORGER_SMTP_HOST", ""))
+    smtp_port: int = field(default_factory=lambda: _env_int("BORGER_SMTP_PORT", 587))
+    smtp_user: str = field(default_factory=lambda: _env("BORGER_SMTP_USER", ""))
+    smtp_password: str = field(default_factory=lambda: _env("BORGER_SMTP_PASSWORD", ""))
+    smtp_from: str = field(default_factory=lambda: _env("BORGER_SMTP_FROM", ""))
+    # "starttls" (default), "ssl" or "none" (a relay on the same machine).
+    smtp_security: str = field(default_factory=lambda: _env("BORGER_SMTP_SECURITY", "starttls"))
+    sms_gateway_url: str = field(default_factory=lambda: _env("BORGER_SMS_GATEWAY_URL", ""))
+    sms_token: str = field(default_factory=lambda: _env("BORGER_SMS_TOKEN", ""))
+    sms_sender: str = field(default_factory=lambda: _env("BORGER_SMS_SENDER", "Biblioteket"))
     cache_dir: Path = field(
         default_factory=lambda: Path(
             _env("BORGER_CACHE_DIR", str(Path.home() / ".cache" / "borgerservice"))
@@ -67,6 +135,19 @@ class Settings:
     @property
     def database_url(self) -> str:
         return self.database_url_raw or f"sqlite:///{self.var_dir / 'app.db'}"
+
+    def __post_init__(self) -> None:
+        if self.smtp_security not in ("starttls", "ssl", "none"):
+            raise ValueError(
+                "BORGER_SMTP_SECURITY must be starttls, ssl or none, got "
+                f"{self.smtp_security!r}"
+            )
+
+    @property
+    def kiosk_key_map(self) -> dict[str, str]:
+        """Kiosk key -> branch id (BORGER_KIOSK_KEYS="hovedbiblioteket:k1 nord:k2")."""
+        pairs = (item.partition(":") for item in self.kiosk_keys)
+        return {key: branch for branch, _, key in pairs if branch and key}
 
     @property
     def tracker_database_url(self) -> str:

@@ -155,6 +155,8 @@ class Booking(Base):
     status: Mapped[str] = Column(String(16), nullable=False, default=BOOKING_BOOKED)
     created_at: Mapped[datetime] = Column(DateTime, nullable=False, default=utc_now)
     cancelled_at: Mapped[datetime | None] = Column(DateTime, nullable=True)
+    # When the day-before reminder went out (e-mail/SMS); None until then.
+    reminder_sent_at: Mapped[datetime | None] = Column(DateTime, nullable=True)
 
     slot: Mapped[HelpSlot] = relationship(
         HelpSlot, back_populates="bookings", lazy="joined", innerjoin=True
@@ -482,3 +484,40 @@ class AuditEvent(Base):
 
     def __repr__(self) -> str:
         return f"<AuditEvent {self.action} staff={self.staff_id}>"
+
+
+# --- Trust (issue 13): one-time codes and failed look-ups ----------------------------------
+
+
+class AccessCode(Base):
+    """A one-time code sent to a contact so that "what have I booked?" shows that contact's
+    bookings only to someone who can read its messages. Bound to the chat session that asked;
+    only a hash of the code is stored."""
+
+    __tablename__ = "access_codes"
+    __table_args__ = (
+        CheckConstraint(_in("contact_kind", CONTACT_KINDS), name="contact_kind"),
+        Index("ix_access_codes_conversation_id", "conversation_id"),
+    )
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = Column(String(64), nullable=False)
+    contact_kind: Mapped[str] = Column(String(8), nullable=False)
+    contact: Mapped[str] = Column(String(254), nullable=False)
+    code_hash: Mapped[str] = Column(String(64), nullable=False)
+    attempts: Mapped[int] = Column(Integer, nullable=False, default=0, server_default="0")
+    created_at: Mapped[datetime] = Column(DateTime, nullable=False, default=utc_now)
+    expires_at: Mapped[datetime] = Column(DateTime, nullable=False)
+    used_at: Mapped[datetime | None] = Column(DateTime, nullable=True)
+
+
+class LookupFailure(Base):
+    """A wrong reference or code. Counted per chat session and per contact (both as hashes,
+    so this table holds no contact details) to lock guessing out for a while."""
+
+    __tablename__ = "lookup_failures"
+    __table_args__ = (Index("ix_lookup_failures_key_created_at", "key", "created_at"),)
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    key: Mapped[str] = Column(String(64), nullable=False)  # sha256 of "session:…"/"contact:…"
+    created_at: Mapped[datetime] = Column(DateTime, nullable=False, default=utc_now)

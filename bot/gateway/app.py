@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from contextlib import asynccontextmanager
@@ -16,14 +18,16 @@ from sqlalchemy import text as sql_text
 from starlette.concurrency import run_in_threadpool
 
 from bot.core.config import Settings, get_settings
+from bot.core.logs import install_log_scrubbing
 from bot.db.session import session_scope
 from bot.gateway.chat import SESSION_ID_PATTERN, ChatService
-from bot.gateway.hub import Hub, make_hub
+from bot.gateway.hub import Hub, citizen_channel, make_hub
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.routes.citizen import add_cors
 from bot.gateway.routes.citizen import router as citizen_router
 from bot.gateway.routes.staff import router as staff_router
 from bot.gateway.sockets import forward_events
+from bot.services.privacy import purge
 from bot.services.transcripts import messages_after
 
 log = logging.getLogger(__name__)
@@ -67,6 +71,7 @@ def parse_chat_request(raw: bytes, max_chars: int) -> tuple[str, str]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    install_log_scrubbing()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -81,7 +86,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.hub = make_hub(settings.redis_url)
         await app.state.hub.start()
         app.state.chat = ChatService(settings, rasa, app.state.hub)
+        purger = asyncio.create_task(_purge_worker(settings))
         yield
+        purger.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await purger
         await app.state.hub.stop()
         await rasa.close()
 
@@ -121,7 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return
         await websocket.accept()
         hub: Hub = websocket.app.state.hub
-        queue = hub.subscribe(session_id)
+        queue = hub.subscribe(citizen_channel(session_id))
         try:
             # Subscribe before reading the backlog, so nothing falls between the two.
             backlog = await run_in_threadpool(
@@ -149,7 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except WebSocketDisconnect:
             pass
         finally:
-            hub.unsubscribe(session_id, queue)
+            hub.unsubscribe(citizen_channel(session_id), queue)
 
     @app.get("/healthz")
     async def healthz(request: Request) -> JSONResponse:
@@ -175,6 +184,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_cors(app, settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+# The first purge waits a little, so that a restart loop does not purge in a loop.
+_FIRST_PURGE_DELAY_SECONDS = 300.0
+
+
+async def _purge_worker(settings: Settings) -> None:
+    """The retention purge (bot/services/privacy.py), daily by default. Several gateway
+    instances may each run it: deleting what is past its time twice deletes nothing more."""
+    if settings.purge_every_hours <= 0:
+        return
+    delay = _FIRST_PURGE_DELAY_SECONDS
+    while True:
+        await asyncio.sleep(delay)
+        delay = settings.purge_every_hours * 3600.0
+        try:
+            report = await run_in_threadpool(purge, settings)
+            log.info("retention purge: %s", report.summary())
+        except Exception:  # noqa: BLE001 - try again at the next run
+            log.exception("retention purge failed")
 
 
 def _check_session_id(session_id: str) -> None:

@@ -7,6 +7,7 @@
   transcript shows what the citizen saw (and button presses are stored with their titles).
 - ``POST /api/feedback``: thumbs up/down on one bot message, kept in its ``payload["feedback"]``.
 - ``POST /api/session/end``: closes the conversation and resets Rasa's tracker (kiosk reset).
+- ``POST /api/session/delete``: "Slet samtalen": deletes the transcript and Rasa's tracker.
 - :func:`add_cors`: CORS for the citizen chat API, for the origins in BORGER_ALLOWED_ORIGINS.
 """
 
@@ -33,8 +34,10 @@ from bot.db.models import ChatMessage, Conversation
 from bot.db.session import session_scope
 from bot.db.transcripts import add_message, get_or_create_conversation
 from bot.gateway.chat import SESSION_ID_PATTERN
+from bot.gateway.hub import STAFF_CHANNEL, citizen_channel
 from bot.gateway.rasa_client import AssistantUnavailable
 from bot.services.library import load_library
+from bot.services.privacy import delete_conversation
 from bot.services.transcripts import message_to_dict
 
 log = logging.getLogger(__name__)
@@ -355,7 +358,8 @@ async def start_session(request: Request) -> JSONResponse:
     if stored is None:
         raise HTTPException(409, "Samtalen er afsluttet. Start en ny samtale.")
     for message in stored:
-        await request.app.state.hub.publish(session_id, {"type": "message", "message": message})
+        await request.app.state.hub.publish(
+            citizen_channel(session_id), {"type": "message", "message": message})
     return JSONResponse({"session_id": session_id, "messages": stored})
 
 
@@ -428,7 +432,29 @@ async def end_session(request: Request) -> JSONResponse:
         # The conversation is closed either way; the stale tracker is never used again.
         log.warning("could not reset Rasa's tracker of an ended session: %s", exc)
         assistant_reset = False
-    await request.app.state.hub.publish(session_id, {"type": "session", "state": "closed"})
+    await request.app.state.hub.publish(
+            citizen_channel(session_id), {"type": "session", "state": "closed"})
     return JSONResponse(
         {"session_id": session_id, "state": "closed", "assistant_reset": assistant_reset}
     )
+
+
+DELETED_TEXT = (
+    "Samtalen er slettet. Hverken beskederne eller assistentens notater om samtalen er gemt "
+    "længere. Du kan starte en ny samtale, når du vil."
+)
+
+
+@router.post("/api/session/delete")
+async def delete_session(request: Request) -> JSONResponse:
+    """"Slet samtalen": the transcript and Rasa's tracker are deleted on the server."""
+    body = await _json_object(request)
+    session_id = _session_id(body)
+    settings = _settings(request)
+    if not await run_in_threadpool(delete_conversation, settings, session_id):
+        raise HTTPException(404, "Samtalen findes ikke.")
+    hub = request.app.state.hub
+    await hub.publish(citizen_channel(session_id), {"type": "session", "state": "deleted"})
+    # A chat that was waiting for staff has left the queue.
+    await hub.publish(STAFF_CHANNEL, {"type": "queue_changed", "new_ticket_id": None})
+    return JSONResponse({"deleted": True, "message": DELETED_TEXT})

@@ -42,8 +42,8 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from starlette.concurrency import run_in_threadpool
 
 from bot.db.models import utc_now
-from bot.gateway.chat import SESSION_ID_PATTERN, STAFF_CHANNEL, ChatService
-from bot.gateway.hub import Event, Hub
+from bot.gateway.chat import SESSION_ID_PATTERN, ChatService
+from bot.gateway.hub import STAFF_CHANNEL, Event, Hub, citizen_channel
 from bot.gateway.rasa_client import AssistantUnavailable
 from bot.gateway.sockets import forward_events
 from bot.services import staff_auth
@@ -501,7 +501,7 @@ class _ConsoleSocket:
 
     def close(self) -> None:
         channels = [(STAFF_CHANNEL, self.staff_feed)] if self.staff_feed else []
-        channels += list(self.watched.items())
+        channels += [(citizen_channel(c), feed) for c, feed in self.watched.items()]
         for channel, (queue, task) in channels:
             task.cancel()
             self.hub.unsubscribe(channel, queue)
@@ -547,7 +547,7 @@ class _ConsoleSocket:
             if conversation_id in self.watched:
                 queue, task = self.watched.pop(conversation_id)
                 task.cancel()
-                self.hub.unsubscribe(conversation_id, queue)
+                self.hub.unsubscribe(citizen_channel(conversation_id), queue)
         elif kind == "reply":
             await self._reply(command)
 
@@ -557,7 +557,9 @@ class _ConsoleSocket:
         after = after if isinstance(after, int) and after >= 0 else 0
         if conversation_id not in self.watched:
             # Subscribe before reading the catch-up, so nothing falls between the two.
-            self.watched[conversation_id] = self._listen(conversation_id, conversation_id)
+            self.watched[conversation_id] = self._listen(
+                citizen_channel(conversation_id), conversation_id
+            )
         try:
             backlog = await run_in_threadpool(
                 self.service.messages_after, conversation_id, after, self.identity.staff_id,

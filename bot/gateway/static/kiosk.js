@@ -62,6 +62,11 @@
       hideWelcomeButtons: true,
       linksAsText: true,
       onConfig: renderTiles,
+      // "Slet samtalen": already deleted on the server; clear the screen as a reset does.
+      onDeleted: (message) => {
+        resetKiosk(true);
+        showCallStatus(message, "k-ok");
+      },
       onActivity: () => touch(),
       onBusy: (busy) => {
         for (const tile of tiles.querySelectorAll("button")) {
@@ -191,9 +196,9 @@
   }
 
   /** Clear the screen, end the session on the server and keep nothing in the browser. */
-  function resetKiosk() {
+  function resetKiosk(alreadyDeleted) {
     const old = chat;
-    const hadConversation = old.state.started;
+    const hadConversation = old.state.started && alreadyDeleted !== true;
     const sessionId = old.id;
     hideWarning();
     dirty = false;
@@ -233,7 +238,7 @@
       hideWarning();
     }
   });
-  $("k-restart").addEventListener("click", resetKiosk);
+  $("k-restart").addEventListener("click", () => resetKiosk());
   callButton.addEventListener("click", callStaff);
   setInterval(tick, 250);
 
