@@ -32,6 +32,7 @@ from actions.forms.readers import (
     payload_value,
     pick_offered,
 )
+from bot.core.config import get_settings
 from bot.db.models import ENROLMENT_WAITLISTED, CourseSession, local_now
 from bot.language.datetime_da import format_slot, parse_when
 from bot.services.booking import BookingError
@@ -42,6 +43,7 @@ from bot.services.courses import (
     EnrolmentNotFoundError,
     SessionNotFoundError,
     SessionStartedError,
+    TooManyWaitlistPlacesError,
     cancel_enrolment,
     enrol,
     upcoming_sessions,
@@ -238,6 +240,7 @@ class ValidateCourseSignupForm(CitizenDetailsMixin, ReaskingFormValidationAction
                     int(tracker.get_slot("course_session")),
                     tracker.get_slot("citizen_name") or "",
                     tracker.get_slot("citizen_contact") or "",
+                    max_waitlist=get_settings().max_waitlist_places,
                 )
                 course_session = enrolment.course_session
                 title = course_session.course.title
@@ -252,7 +255,7 @@ class ValidateCourseSignupForm(CitizenDetailsMixin, ReaskingFormValidationAction
         except (SessionNotFoundError, SessionStartedError) as exc:
             dispatcher.utter_message(text=exc.message)
             return {"course_session": None, "enrol_confirmed": None}
-        except AlreadyEnrolledError as exc:
+        except (AlreadyEnrolledError, TooManyWaitlistPlacesError) as exc:
             dispatcher.utter_message(text=exc.message)
             return {FINISH: "failed"}
         except (BookingError, ValueError, TypeError) as exc:
@@ -383,7 +386,7 @@ class ValidateCancelEnrolmentForm(LookupForm):
                     f"på {branch_name(course_session.branch_id)}"
                 )
         except EnrolmentNotFoundError as exc:
-            return {PROBLEM: exc.message, "lookup_reference": None, "lookup_contact": None}
+            return self.not_found(exc.message, contact, dispatcher, tracker)
         except (EnrolmentAlreadyCancelledError, SessionStartedError) as exc:
             dispatcher.utter_message(text=exc.message)
             return {FINISH: "failed"}

@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures_live",
     "tests.fixtures_redis",
     "tests.fixtures_browser",
+    "tests.fixtures_mail",
 ]

@@ -10,6 +10,8 @@ from typing import IO, Any
 
 from bot.cli.common import CommandError
 from bot.core.config import Settings, get_settings
+from bot.db.session import session_scope
+from bot.services.notify import Notifier, send_reminders
 from bot.services.privacy import (
     CitizenQuery,
     dumps,
@@ -81,6 +83,14 @@ def add_privacy_parsers(commands: Any) -> None:
             sub.add_argument("--out", default="-", help="file name, or - for standard output")
         sub.set_defaults(func=func)
 
+    reminders = commands.add_parser(
+        "reminders", help="booking reminders"
+    ).add_subparsers(dest="action", required=True)
+    reminders.add_parser(
+        "send", help="remind by e-mail (or SMS) everyone booked for tomorrow (the gateway "
+        "does this every hour)"
+    ).set_defaults(func=cmd_reminders)
+
     transcripts = commands.add_parser(
         "transcripts", help="transcripts for analytics"
     ).add_subparsers(dest="action", required=True)
@@ -146,4 +156,12 @@ def cmd_transcripts_export(args: argparse.Namespace, out: IO[str]) -> int:
     _write("\n".join(lines), args.out, out)
     if args.out != "-":
         print(f"Wrote {len(lines)} conversation(s) to {args.out}.", file=out)
+    return 0
+
+
+def cmd_reminders(args: argparse.Namespace, out: IO[str]) -> int:
+    settings = settings_for(args)
+    with session_scope(settings.database_url) as session:
+        sent = send_reminders(session, Notifier(settings))
+    print(f"Sent {sent} reminder(s).", file=out)
     return 0

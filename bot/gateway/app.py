@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from bot.gateway.routes.citizen import add_cors
 from bot.gateway.routes.citizen import router as citizen_router
 from bot.gateway.routes.staff import router as staff_router
 from bot.gateway.sockets import forward_events
+from bot.services.notify import Notifier, send_reminders
 from bot.services.privacy import purge
 from bot.services.transcripts import messages_after
 
@@ -86,11 +88,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.hub = make_hub(settings.redis_url)
         await app.state.hub.start()
         app.state.chat = ChatService(settings, rasa, app.state.hub)
-        purger = asyncio.create_task(_purge_worker(settings))
+        workers = [
+            asyncio.create_task(
+                _periodic("retention purge", settings.purge_every_hours,
+                          lambda: _purge_job(settings))
+            ),
+            asyncio.create_task(
+                _periodic("booking reminders", _REMINDERS_EVERY_HOURS,
+                          lambda: _reminder_job(settings))
+            ),
+        ]
         yield
-        purger.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await purger
+        for worker in workers:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
         await app.state.hub.stop()
         await rasa.close()
 
@@ -186,24 +198,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-# The first purge waits a little, so that a restart loop does not purge in a loop.
-_FIRST_PURGE_DELAY_SECONDS = 300.0
+# The first run waits a little, so that a restart loop does not purge or mail in a loop.
+_FIRST_RUN_DELAY_SECONDS = 300.0
+_REMINDERS_EVERY_HOURS = 1
 
 
-async def _purge_worker(settings: Settings) -> None:
-    """The retention purge (bot/services/privacy.py), daily by default. Several gateway
-    instances may each run it: deleting what is past its time twice deletes nothing more."""
-    if settings.purge_every_hours <= 0:
+async def _periodic(name: str, every_hours: float, job: Callable[[], str]) -> None:
+    """Run ``job`` in the thread pool every ``every_hours`` (never when 0). Several gateway
+    instances may each run it: both jobs are safe to run twice (see their docstrings)."""
+    if every_hours <= 0:
         return
-    delay = _FIRST_PURGE_DELAY_SECONDS
+    delay = _FIRST_RUN_DELAY_SECONDS
     while True:
         await asyncio.sleep(delay)
-        delay = settings.purge_every_hours * 3600.0
+        delay = every_hours * 3600.0
         try:
-            report = await run_in_threadpool(purge, settings)
-            log.info("retention purge: %s", report.summary())
+            log.info("%s: %s", name, await run_in_threadpool(job))
         except Exception:  # noqa: BLE001 - try again at the next run
-            log.exception("retention purge failed")
+            log.exception("%s failed", name)
+
+
+def _purge_job(settings: Settings) -> str:
+    return purge(settings).summary()
+
+
+def _reminder_job(settings: Settings) -> str:
+    notifier = Notifier(settings)
+    with session_scope(settings.database_url) as session:
+        return f"{send_reminders(session, notifier)} sent"
 
 
 def _check_session_id(session_id: str) -> None:
