@@ -65,6 +65,10 @@ def running_assistant(var_dir: Path, **env: str) -> Iterator[LiveAssistant]:
         "BORGER_ACTIONS_PORT": str(free_port()),
         "BORGER_RASA_TOKEN": secrets.token_hex(16),
         "BORGER_DATABASE_URL": f"sqlite:///{var_dir / 'app.db'}",
+        # Every live test talks from 127.0.0.1: one address for the whole suite, so the
+        # per-address limit would be the suite's, not a client's. The security tests start
+        # their own stack with it on (tests/test_security_live.py).
+        "BORGER_RATE_LIMIT_ADDRESS": "0",
         **env,
     }
     with pytest.MonkeyPatch.context() as patch:

@@ -270,6 +270,9 @@ class Conversation(Base):
     updated_at: Mapped[datetime] = Column(
         DateTime, nullable=False, default=utc_now, onupdate=utc_now
     )
+    # Set when the citizen's side ends it for good (kiosk reset, "Slet samtalen"): then the
+    # id answers nothing any more. A chat that staff close may go on with the bot.
+    ended_at: Mapped[datetime | None] = Column(DateTime, nullable=True)
 
     messages: Mapped[list[ChatMessage]] = relationship(
         "ChatMessage",

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -21,12 +20,22 @@ from starlette.concurrency import run_in_threadpool
 from bot.core.config import Settings, get_settings
 from bot.core.logs import install_log_scrubbing
 from bot.db.session import session_scope
-from bot.gateway.chat import SESSION_ID_PATTERN, ChatService
+from bot.gateway.chat import ENDED_STATES, ChatService, check_session_id, deny
+from bot.gateway.guard import Guard
 from bot.gateway.hub import Hub, citizen_channel, make_hub
 from bot.gateway.rasa_client import RasaClient
-from bot.gateway.routes.citizen import add_cors
+from bot.gateway.ratelimit import TOO_MANY_SOCKETS, RateLimited
+from bot.gateway.routes.citizen import add_cors, allowed_origins
 from bot.gateway.routes.citizen import router as citizen_router
+from bot.gateway.routes.legal import router as legal_router
 from bot.gateway.routes.staff import router as staff_router
+from bot.gateway.security import (
+    MAX_INT,
+    BadInput,
+    FrontDoorMiddleware,
+    bounded_int,
+    parse_json_object,
+)
 from bot.gateway.sockets import forward_events
 from bot.services.notify import Notifier, send_reminders
 from bot.services.privacy import purge
@@ -36,35 +45,21 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-class BadChatRequest(Exception):
-    def __init__(self, message: str, status_code: int = 422) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status_code = status_code
+# Kept under its old name for callers; every refusal is a BadInput with a Danish message.
+BadChatRequest = BadInput
 
 
 def parse_chat_request(raw: bytes, max_chars: int) -> tuple[str, str]:
     """Validate the body by hand so every rejection gets a clear Danish reason."""
-    try:
-        body = json.loads(raw or b"")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadChatRequest("Forespørgslen er ikke gyldig JSON.", 400) from exc
-    if not isinstance(body, dict):
-        raise BadChatRequest("Forespørgslen skal være et JSON-objekt med session_id og text.", 400)
-    session_id = body.get("session_id")
-    if not isinstance(session_id, str) or not session_id:
-        raise BadChatRequest("session_id mangler.")
-    if not SESSION_ID_PATTERN.match(session_id):
-        raise BadChatRequest(
-            "session_id må kun indeholde bogstaver, tal, - og _ og højst være 64 tegn."
-        )
+    body = parse_json_object(raw, "Forespørgslen skal være et JSON-objekt med session_id og text.")
+    session_id = check_session_id(body.get("session_id"))
     text = body.get("text")
     if not isinstance(text, str):
-        raise BadChatRequest("text mangler: skriv en besked.")
+        raise BadInput("text mangler: skriv en besked.", 422)
     if not text.strip():
-        raise BadChatRequest("Beskeden er tom. Skriv dit spørgsmål, og prøv igen.")
+        raise BadInput("Beskeden er tom. Skriv dit spørgsmål, og prøv igen.", 422)
     if len(text) > max_chars:
-        raise BadChatRequest(
+        raise BadInput(
             f"Beskeden er for lang ({len(text)} tegn). Skriv højst {max_chars} tegn ad gangen.",
             413,
         )
@@ -74,6 +69,8 @@ def parse_chat_request(raw: bytes, max_chars: int) -> tuple[str, str]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     install_log_scrubbing()
+    origins = allowed_origins(settings)
+    guard = Guard(settings, origins)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -88,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.hub = make_hub(settings.redis_url)
         await app.state.hub.start()
         app.state.chat = ChatService(settings, rasa, app.state.hub)
+        await guard.limiter.start()
         workers = [
             asyncio.create_task(
                 _periodic("retention purge", settings.purge_every_hours,
@@ -104,16 +102,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
         await app.state.hub.stop()
+        await guard.limiter.stop()
         await rasa.close()
 
     app = FastAPI(
         title="Borgerservice-assistenten", lifespan=lifespan, docs_url=None, redoc_url=None
     )
     app.state.settings = settings
+    app.state.guard = guard
 
-    @app.exception_handler(BadChatRequest)
-    async def _bad_request(request: Request, exc: BadChatRequest) -> JSONResponse:
+    @app.exception_handler(BadInput)
+    async def _bad_request(request: Request, exc: BadInput) -> JSONResponse:
         return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+
+    @app.exception_handler(RateLimited)
+    async def _too_fast(request: Request, exc: RateLimited) -> JSONResponse:
+        return JSONResponse(
+            {"detail": exc.message, "retry_after": exc.retry_after},
+            status_code=429,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -121,26 +129,54 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post("/api/chat")
     async def chat(request: Request) -> JSONResponse:
+        guard.check_origin(request)
         session_id, text = parse_chat_request(await request.body(), settings.max_message_chars)
+        await guard.limit(request, "chat", session_id)
+        await guard.require_open(session_id)
         reply = await request.app.state.chat.handle(session_id, text)
         return JSONResponse(reply.to_json(), status_code=reply.status_code)
 
     @app.get("/api/conversation/{session_id}")
-    async def conversation(session_id: str, after: int = 0) -> JSONResponse:
+    async def conversation(
+        request: Request, session_id: str, after: int = Query(0, ge=0, le=MAX_INT)
+    ) -> JSONResponse:
         """The citizen's own transcript, e.g. to restore the chat after a page reload."""
-        _check_session_id(session_id)
+        guard.check_origin(request)
+        check_session_id(session_id)
+        await guard.require_open(session_id)
         messages = await run_in_threadpool(
             messages_after, settings.database_url, session_id, after
         )
         return JSONResponse({"session_id": session_id, "messages": messages})
 
     @app.websocket("/api/ws/{session_id}")
-    async def citizen_socket(websocket: WebSocket, session_id: str, after: int = 0) -> None:
+    async def citizen_socket(websocket: WebSocket, session_id: str, after: str = "0") -> None:
         """Live messages of one conversation: first everything after `after`, then new ones."""
-        if not SESSION_ID_PATTERN.match(session_id):
-            await websocket.close(code=4400)
+        address = guard.address(websocket)
+        try:
+            guard.check_origin(websocket)
+            check_session_id(session_id)
+            start = bounded_int(int(after) if after.isdigit() else -1, "after er ugyldigt.")
+            await guard.limit(websocket, "ws", session_id)
+            await guard.require_open(session_id)
+        except BadInput as exc:
+            await deny(websocket, exc.status_code, exc.message)
             return
-        await websocket.accept()
+        except RateLimited as exc:
+            await deny(websocket, 429, exc.message, exc.retry_after)
+            return
+        if not await guard.limiter.open_socket(address, settings.max_sockets_per_address):
+            await deny(websocket, 429, TOO_MANY_SOCKETS, 60)
+            return
+        try:
+            await websocket.accept()
+            await _citizen_feed(websocket, session_id, start)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            await guard.limiter.close_socket(address, settings.max_sockets_per_address)
+
+    async def _citizen_feed(websocket: WebSocket, session_id: str, after: int) -> None:
         hub: Hub = websocket.app.state.hub
         queue = hub.subscribe(citizen_channel(session_id))
         try:
@@ -165,10 +201,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         return  # already sent as part of the backlog
                     sent = message["seq"]
                 await websocket.send_json(event)
+                if event.get("type") == "session" and event.get("state") in ENDED_STATES:
+                    await websocket.close(code=4410)  # an ended session answers nothing more
 
             await forward_events(websocket, queue, send)
-        except WebSocketDisconnect:
-            pass
         finally:
             hub.unsubscribe(citizen_channel(session_id), queue)
 
@@ -192,8 +228,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return FileResponse(STATIC_DIR / "index.html")
 
     app.include_router(citizen_router)
+    app.include_router(legal_router)
     app.include_router(staff_router)
-    add_cors(app, settings)
+    add_cors(app, origins)
+    # Outermost: the body limit and the headers cover every route, CORS answers included.
+    app.add_middleware(FrontDoorMiddleware, frame_ancestors=origins)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
@@ -226,11 +265,6 @@ def _reminder_job(settings: Settings) -> str:
     notifier = Notifier(settings)
     with session_scope(settings.database_url) as session:
         return f"{send_reminders(session, notifier)} sent"
-
-
-def _check_session_id(session_id: str) -> None:
-    if not SESSION_ID_PATTERN.match(session_id):
-        raise BadChatRequest("Ugyldigt session_id.")
 
 
 def _database_ok(settings: Settings) -> bool:

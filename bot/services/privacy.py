@@ -188,7 +188,7 @@ def delete_conversation(settings: Settings, conversation_id: str) -> bool:
             ticket.conversation_id = None
         session.execute(delete(ChatMessage).where(ChatMessage.conversation_id == conversation_id))
         conversation.state, conversation.topic = "closed", None
-        conversation.assigned_staff = None
+        conversation.assigned_staff, conversation.ended_at = None, utc_now()
         # No conversation id in the audit entry: it is the secret that was just retired.
         record_audit(session, "citizen_deleted_conversation")
     delete_trackers(settings.tracker_database_url, [conversation_id])

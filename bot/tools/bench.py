@@ -101,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
                 "BORGER_RASA_PORT": str(_free_port()),
                 "BORGER_ACTIONS_PORT": str(_free_port()),
                 "BORGER_RASA_TOKEN": secrets.token_hex(16),
+                # The benchmark is a flood from one client by design: limits off for its stack.
+                "BORGER_RATE_LIMIT_SESSION": "0",
+                "BORGER_RATE_LIMIT_ADDRESS": "0",
+                "BORGER_MAX_SOCKETS_PER_ADDRESS": "0",
             }
         )
         settings = get_settings()

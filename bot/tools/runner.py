@@ -118,6 +118,9 @@ class Stack:
             "gateway": [
                 sys.executable, "-m", "uvicorn", "bot.gateway.app:create_app", "--factory",
                 "--host", s.host, "--port", str(s.gateway_port), "--no-access-log",
+                # The gateway alone decides whose X-Forwarded-For to believe
+                # (BORGER_TRUSTED_PROXIES); uvicorn's default trusts any from loopback.
+                "--no-proxy-headers",
                 # websockets 10 (pinned by Rasa) is too old for uvicorn's default WS backend.
                 "--ws", "wsproto",
             ],

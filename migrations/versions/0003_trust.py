@@ -27,6 +27,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("bookings") as batch:
         batch.add_column(sa.Column("reminder_sent_at", sa.DateTime(), nullable=True))
+    with op.batch_alter_table("conversations") as batch:
+        batch.add_column(sa.Column("ended_at", sa.DateTime(), nullable=True))
     op.create_table(
         "access_codes",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -92,5 +94,7 @@ def downgrade() -> None:
     op.drop_table("lookup_failures")
     op.drop_index("ix_access_codes_conversation_id", table_name="access_codes")
     op.drop_table("access_codes")
+    with op.batch_alter_table("conversations") as batch:
+        batch.drop_column("ended_at")
     with op.batch_alter_table("bookings") as batch:
         batch.drop_column("reminder_sent_at")

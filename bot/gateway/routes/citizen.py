@@ -17,6 +17,7 @@ import html
 import json
 import logging
 import os
+import secrets
 import time
 from pathlib import Path
 from typing import Any
@@ -30,12 +31,14 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.core.config import Settings
-from bot.db.models import ChatMessage, Conversation
+from bot.db.models import ChatMessage, Conversation, utc_now
 from bot.db.session import session_scope
 from bot.db.transcripts import add_message, get_or_create_conversation
-from bot.gateway.chat import SESSION_ID_PATTERN
+from bot.gateway.chat import check_session_id
+from bot.gateway.guard import Guard
 from bot.gateway.hub import STAFF_CHANNEL, citizen_channel
 from bot.gateway.rasa_client import AssistantUnavailable
+from bot.gateway.security import CONSOLE_CSP, bounded_int, parse_json_object
 from bot.services.library import load_library
 from bot.services.privacy import delete_conversation
 from bot.services.transcripts import message_to_dict
@@ -77,11 +80,9 @@ _INTENTS_TTL_SECONDS = 60.0
 KIOSK_IDLE_WARN_DEFAULT = 90.0
 KIOSK_IDLE_RESET_DEFAULT = 120.0
 _KIOSK_IDLE_MAX = 3600.0
-KIOSK_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
-    "frame-ancestors 'self'; form-action 'self'"
-)
+# Nothing may frame the kiosk (a framing page could read over the citizen's shoulder).
+KIOSK_CSP = CONSOLE_CSP
+KIOSK_NOT_SET_UP = "Denne kiosk er ikke sat op. Bed personalet om at tjekke kioskens adresse."
 
 # --- CORS -------------------------------------------------------------------------------------
 
@@ -102,8 +103,10 @@ def allowed_origins(settings: Settings) -> list[str]:
     BORGER_ALLOWED_ORIGINS lists the library websites that embed the widget, separated by
     commas or spaces, e.g. "https://kildeby-bib.dk https://www.kildeby-bib.dk"; "*" allows
     any origin (the API has no cookies, but the allow-list keeps the chat on known sites).
+    The same list is the Origin check of the citizen API and WebSocket and the CSP's
+    frame-ancestors of the citizen pages.
     """
-    raw = os.environ.get("BORGER_ALLOWED_ORIGINS", "").replace(",", " ").split()
+    raw = list(settings.allowed_origins)
     if "*" in raw:
         return ["*"]
     port = settings.gateway_port
@@ -132,8 +135,7 @@ class CitizenCORSMiddleware:
             await self.app(scope, receive, send)
 
 
-def add_cors(app: FastAPI, settings: Settings) -> None:
-    origins = allowed_origins(settings)
+def add_cors(app: FastAPI, origins: list[str]) -> None:
     log.info("citizen API allows the origins %s", origins)
     app.add_middleware(CitizenCORSMiddleware, origins=origins)
 
@@ -146,24 +148,29 @@ def _settings(request: Request) -> Settings:
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body() or b"")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise HTTPException(400, "Forespørgslen er ikke gyldig JSON.") from exc
-    if not isinstance(body, dict):
-        raise HTTPException(400, "Forespørgslen skal være et JSON-objekt.")
-    return body
+    return parse_json_object(await request.body())
 
 
 def _session_id(body: dict[str, Any]) -> str:
-    session_id = body.get("session_id")
-    if not isinstance(session_id, str) or not session_id:
-        raise HTTPException(422, "session_id mangler.")
-    if not SESSION_ID_PATTERN.match(session_id):
-        raise HTTPException(
-            422, "session_id må kun indeholde bogstaver, tal, - og _ og højst være 64 tegn."
-        )
-    return session_id
+    return check_session_id(body.get("session_id"))
+
+
+def _guard(request: Request) -> Guard:
+    return request.app.state.guard
+
+
+def kiosk_branch(settings: Settings, key: Any) -> str | None:
+    """The branch of a kiosk key; None when kiosk keys are configured and this is not one.
+    Without BORGER_KIOSK_KEYS (development, one machine) every caller may be a kiosk."""
+    keys = settings.kiosk_key_map
+    if not keys:
+        return ""
+    if not isinstance(key, str):
+        return None
+    for known, branch in keys.items():
+        if secrets.compare_digest(known.encode(), key.encode()):
+            return branch
+    return None
 
 
 async def _known_intents(request: Request) -> set[str] | None:
@@ -264,11 +271,20 @@ def _branch_chooser(
 async def kiosk(
     request: Request,
     branch: str = "",
+    key: str | None = None,
     idle_warn: str | None = None,
     idle_reset: str | None = None,
 ) -> HTMLResponse:
-    library = load_library(_settings(request).library_config)
+    settings = _settings(request)
+    library = load_library(settings.library_config)
     chosen = library.branch(branch)
+    key_branch = kiosk_branch(settings, key)
+    if key_branch is None or (key_branch and chosen is not None and key_branch != chosen.id):
+        return HTMLResponse(
+            f'<!doctype html><html lang="da"><head><meta charset="utf-8"><title>Kiosk</title>'
+            f"</head><body><main><h1>{KIOSK_NOT_SET_UP}</h1></main></body></html>",
+            status_code=403,
+        )
     if chosen is None:
         choices = [(b.id, b.name) for b in library.branches]
         return _branch_chooser(library.name, choices, 404 if branch else 200)
@@ -280,6 +296,7 @@ async def kiosk(
         "phone": library.phone,
         "idleWarnSeconds": warn,
         "idleResetSeconds": reset,
+        "kioskKey": key or "",
     }
     # "<" escaped so the JSON can never close its <script> element.
     config_json = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
@@ -343,9 +360,16 @@ def _start(
 
 @router.post("/api/session/start")
 async def start_session(request: Request) -> JSONResponse:
+    guard = _guard(request)
+    guard.check_origin(request)
     body = await _json_object(request)
     session_id = _session_id(body)
     channel = _channel(body.get("channel"))
+    key_branch = kiosk_branch(_settings(request), body.get("kiosk_key"))
+    if channel == "kiosk" and key_branch is None:
+        raise HTTPException(403, KIOSK_NOT_SET_UP)
+    # A kiosk is known by its key: the foyer shares the public network's address.
+    await guard.limit(request, "start", session_id, client_key=key_branch or None)
     branch_id = body.get("branch_id") or None
     if branch_id is not None:
         library = load_library(_settings(request).library_config)
@@ -391,11 +415,13 @@ def _rate(settings: Settings, session_id: str, seq: int, rating: str) -> bool:
 
 @router.post("/api/feedback")
 async def feedback(request: Request) -> JSONResponse:
+    guard = _guard(request)
+    guard.check_origin(request)
     body = await _json_object(request)
     session_id = _session_id(body)
-    seq = body.get("seq")
-    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
-        raise HTTPException(422, "seq skal være nummeret på en besked i samtalen.")
+    seq = bounded_int(body.get("seq"), "seq skal være nummeret på en besked i samtalen.", 1)
+    await guard.limit(request, "feedback", session_id)
+    await guard.require_open(session_id)
     rating = body.get("rating")
     if rating not in ("up", "down"):
         raise HTTPException(422, "rating skal være 'up' eller 'down'.")
@@ -416,13 +442,17 @@ def _close(settings: Settings, session_id: str) -> bool:
         if conversation is None:
             return False
         conversation.state = "closed"
+        conversation.ended_at = conversation.ended_at or utc_now()
         return True
 
 
 @router.post("/api/session/end")
 async def end_session(request: Request) -> JSONResponse:
+    guard = _guard(request)
+    guard.check_origin(request)
     body = await _json_object(request)
     session_id = _session_id(body)
+    await guard.limit(request, "end", session_id)
     if not await run_in_threadpool(_close, _settings(request), session_id):
         raise HTTPException(404, "Samtalen findes ikke.")
     assistant_reset = True
@@ -448,8 +478,11 @@ DELETED_TEXT = (
 @router.post("/api/session/delete")
 async def delete_session(request: Request) -> JSONResponse:
     """"Slet samtalen": the transcript and Rasa's tracker are deleted on the server."""
+    guard = _guard(request)
+    guard.check_origin(request)
     body = await _json_object(request)
     session_id = _session_id(body)
+    await guard.limit(request, "delete", session_id)
     settings = _settings(request)
     if not await run_in_threadpool(delete_conversation, settings, session_id):
         raise HTTPException(404, "Samtalen findes ikke.")

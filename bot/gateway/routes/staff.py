@@ -34,17 +34,21 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi import Path as FastAPIPath
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from bot.db.models import utc_now
-from bot.gateway.chat import SESSION_ID_PATTERN, ChatService
+from bot.gateway.chat import SESSION_ID_PATTERN, ChatService, check_session_id, deny
+from bot.gateway.guard import Guard
 from bot.gateway.hub import STAFF_CHANNEL, Event, Hub, citizen_channel
 from bot.gateway.rasa_client import AssistantUnavailable
+from bot.gateway.routes.citizen import KIOSK_NOT_SET_UP, kiosk_branch
+from bot.gateway.security import MAX_INT, parse_json_object
 from bot.gateway.sockets import forward_events
 from bot.services import staff_auth
 from bot.services.handoff import TOPIC_LABELS, HandoffError, HandoffService
@@ -61,6 +65,7 @@ BAD_CSRF = "Sikkerhedstjekket fejlede. Genindlæs siden, og prøv igen."
 _MAX_BODY = 16_000
 _NO_STORE = {"Cache-Control": "no-store"}
 _WORKER_MAX_SLEEP = 30.0
+_RECHECK_SECONDS = 5.0
 
 # Strict: the console runs only its own files; nothing from elsewhere, no inline script.
 CONSOLE_CSP = (
@@ -105,6 +110,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 router = APIRouter(lifespan=_lifespan)
+# A ticket id in a path: a number the database can hold, else a clear 422 (not a 500).
+TicketId = Annotated[int, FastAPIPath(ge=1, le=MAX_INT)]
 
 
 async def _timeout_worker(app: FastAPI) -> None:
@@ -144,7 +151,9 @@ def _service(request: Request | WebSocket) -> HandoffService:
 
 
 def _ip(request: Request | WebSocket) -> str | None:
-    return request.client.host if request.client else None
+    # Through the guard: X-Forwarded-For counts only from a configured trusted proxy, so a
+    # spoofed header neither gets a fresh login budget nor lands in the audit log.
+    return request.app.state.guard.address(request)
 
 
 def _same_origin(request: Request | WebSocket) -> bool:
@@ -183,13 +192,7 @@ async def _body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if len(raw) > _MAX_BODY:
         raise HTTPException(413, "Forespørgslen er for stor.")
-    try:
-        body = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise HTTPException(400, "Forespørgslen er ikke gyldig JSON.") from exc
-    if not isinstance(body, dict):
-        raise HTTPException(400, "Forespørgslen skal være et JSON-objekt.")
-    return body
+    return parse_json_object(raw or b"{}")
 
 
 def _json(data: Any, status_code: int = 200) -> JSONResponse:
@@ -285,6 +288,10 @@ async def login(request: Request) -> JSONResponse:
 async def logout(request: Request) -> JSONResponse:
     identity = await _staff_writing(request)
     await run_in_threadpool(staff_auth.logout, _url(request), identity, _ip(request))
+    # The console's open WebSockets of this session close at once.
+    await request.app.state.hub.publish(
+        STAFF_CHANNEL, {"type": "staff_signed_out", "session": identity.session_id}
+    )
     response = _json({"ok": True})
     response.delete_cookie(
         staff_auth.cookie_name(), path="/", secure=staff_auth.cookie_secure(), httponly=True,
@@ -308,7 +315,7 @@ async def tickets(request: Request) -> JSONResponse:
 
 
 @router.get("/api/staff/tickets/{ticket_id}")
-async def ticket_detail(request: Request, ticket_id: int) -> JSONResponse:
+async def ticket_detail(request: Request, ticket_id: TicketId) -> JSONResponse:
     identity = await _staff(request)
     detail = await _run(
         request, _service(request).ticket_detail, ticket_id, identity.staff_id,
@@ -318,7 +325,7 @@ async def ticket_detail(request: Request, ticket_id: int) -> JSONResponse:
 
 
 @router.get("/api/staff/tickets/{ticket_id}/summary")
-async def ticket_summary(request: Request, ticket_id: int) -> JSONResponse:
+async def ticket_summary(request: Request, ticket_id: TicketId) -> JSONResponse:
     """What the bot learned before the handoff: topic, intents, filled slots (Rasa tracker)."""
     await _staff(request)
     ticket = await _run(request, _service(request).ticket, ticket_id)
@@ -363,7 +370,7 @@ def tracker_summary(tracker: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("/api/staff/tickets/{ticket_id}/take")
-async def take(request: Request, ticket_id: int) -> JSONResponse:
+async def take(request: Request, ticket_id: TicketId) -> JSONResponse:
     identity = await _staff_writing(request)
     change = await _run(request, _service(request).take, ticket_id, identity.staff_id, _ip(request))
     await _chat(request).publish_change(change)
@@ -371,7 +378,7 @@ async def take(request: Request, ticket_id: int) -> JSONResponse:
 
 
 @router.post("/api/staff/tickets/{ticket_id}/reply")
-async def reply(request: Request, ticket_id: int) -> JSONResponse:
+async def reply(request: Request, ticket_id: TicketId) -> JSONResponse:
     identity = await _staff_writing(request)
     text = (await _body(request)).get("text")
     if not isinstance(text, str):
@@ -382,7 +389,7 @@ async def reply(request: Request, ticket_id: int) -> JSONResponse:
 
 
 @router.post("/api/staff/tickets/{ticket_id}/return")
-async def return_to_bot(request: Request, ticket_id: int) -> JSONResponse:
+async def return_to_bot(request: Request, ticket_id: TicketId) -> JSONResponse:
     identity = await _staff_writing(request)
     change = await _run(
         request, _service(request).return_to_bot, ticket_id, identity.staff_id, _ip(request)
@@ -392,7 +399,7 @@ async def return_to_bot(request: Request, ticket_id: int) -> JSONResponse:
 
 
 @router.post("/api/staff/tickets/{ticket_id}/close")
-async def close(request: Request, ticket_id: int) -> JSONResponse:
+async def close(request: Request, ticket_id: TicketId) -> JSONResponse:
     identity = await _staff_writing(request)
     outcome = (await _body(request)).get("outcome")
     change = await _run(
@@ -404,7 +411,7 @@ async def close(request: Request, ticket_id: int) -> JSONResponse:
 
 
 @router.post("/api/staff/tickets/{ticket_id}/notes")
-async def add_note(request: Request, ticket_id: int) -> JSONResponse:
+async def add_note(request: Request, ticket_id: TicketId) -> JSONResponse:
     identity = await _staff_writing(request)
     text = (await _body(request)).get("text")
     if not isinstance(text, str):
@@ -416,19 +423,14 @@ async def add_note(request: Request, ticket_id: int) -> JSONResponse:
 # --- citizen endpoints ----------------------------------------------------------------------
 
 
-def _citizen_session(body: dict[str, Any]) -> str:
-    session_id = body.get("session_id")
-    if not isinstance(session_id, str) or not SESSION_ID_PATTERN.match(session_id):
-        raise HTTPException(
-            422, "session_id mangler eller er ugyldigt (bogstaver, tal, - og _, højst 64 tegn)."
-        )
-    return session_id
-
-
 @router.post("/api/handoff/cancel")
 async def cancel_handoff(request: Request) -> JSONResponse:
     """The citizen leaves the queue; their session id is their only key, to this chat only."""
-    session_id = _citizen_session(await _body(request))
+    guard: Guard = request.app.state.guard
+    guard.check_origin(request)
+    session_id = check_session_id((await _body(request)).get("session_id"))
+    await guard.limit(request, "cancel", session_id)
+    await guard.require_open(session_id)
     change = await _chat(request).cancel_handoff(session_id)
     if change is None:
         raise HTTPException(409, "Samtalen venter ikke på en medarbejder.")
@@ -438,11 +440,19 @@ async def cancel_handoff(request: Request) -> JSONResponse:
 @router.post("/api/kiosk/call")
 async def kiosk_call(request: Request) -> JSONResponse:
     """"Kald en medarbejder" at a kiosk: a ticket in the staff queue with the branch named."""
+    guard: Guard = request.app.state.guard
+    guard.check_origin(request)
     body = await _body(request)
-    session_id = _citizen_session(body)
+    session_id = check_session_id(body.get("session_id"))
     branch_id = body.get("branch_id")
     if not isinstance(branch_id, str) or load_library().branch(branch_id) is None:
         raise HTTPException(422, "Filialen findes ikke.")
+    key_branch = kiosk_branch(request.app.state.settings, body.get("kiosk_key"))
+    if key_branch is None or (key_branch and key_branch != branch_id):
+        raise HTTPException(403, KIOSK_NOT_SET_UP)
+    # Counted per kiosk (its key) when kiosks have keys: a foyer shares its address.
+    await guard.limit(request, "kiosk_call", session_id, client_key=key_branch or None)
+    await guard.require_open(session_id)
     ok, message, change = await _run(request, _service(request).kiosk_call, session_id, branch_id)
     if change is not None:
         await _chat(request).publish_change(change, positions=False)
@@ -450,14 +460,6 @@ async def kiosk_call(request: Request) -> JSONResponse:
 
 
 # --- the console's WebSocket ----------------------------------------------------------------
-
-
-async def _deny(websocket: WebSocket, status_code: int, detail: str) -> None:
-    try:
-        await websocket.send_denial_response(JSONResponse({"detail": detail}, status_code))
-    except RuntimeError:
-        # A server without the denial-response extension can only refuse the handshake.
-        await websocket.close(code=4000 + status_code)
 
 
 class _ConsoleSocket:
@@ -490,6 +492,7 @@ class _ConsoleSocket:
 
     async def run(self) -> None:
         self.staff_feed = self._listen(STAFF_CHANNEL, None)
+        watchdog = asyncio.create_task(self._watchdog())
         try:
             await self.websocket.send_json(
                 {"type": "hello", "staff": _staff_json(self.identity)["staff"]}
@@ -497,7 +500,28 @@ class _ConsoleSocket:
             await self._send_queue(None)
             await forward_events(self.websocket, self.out, self._deliver, self._command)
         finally:
+            watchdog.cancel()
             self.close()
+
+    async def _valid(self) -> bool:
+        """Whether the session still holds (not logged out, not disabled, not expired);
+        if not, the console is told and the socket closed."""
+        if await run_in_threadpool(staff_auth.still_valid, self.url, self.identity.session_id):
+            return True
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await self.websocket.send_json({"type": "signed_out"})
+            await self.websocket.close(code=4401)
+        return False
+
+    async def _watchdog(self) -> None:
+        # A disable from the CLI or an expiry happens elsewhere: look every few seconds.
+        while True:
+            await asyncio.sleep(_RECHECK_SECONDS)
+            try:
+                if not await self._valid():
+                    return
+            except Exception:  # noqa: BLE001 - a database hiccup: look again next time
+                log.exception("could not re-check a console session")
 
     def close(self) -> None:
         channels = [(STAFF_CHANNEL, self.staff_feed)] if self.staff_feed else []
@@ -513,6 +537,10 @@ class _ConsoleSocket:
 
     async def _deliver(self, event: Event) -> None:
         kind = event.get("type")
+        if kind == "staff_signed_out":
+            if event.get("session") == self.identity.session_id:
+                await self._valid()  # closes the socket
+            return
         if kind == "queue_changed":
             await self._send_queue(event.get("new_ticket_id"))
             return
@@ -531,13 +559,12 @@ class _ConsoleSocket:
             return
         if not isinstance(command, dict):
             return
+        # Every command re-checks the session: a logged-out, disabled or expired session
+        # can neither watch a chat nor write to a citizen.
+        if not await self._valid():
+            return
         kind = command.get("type")
         if kind == "ping":
-            session_id = self.identity.session_id
-            if not await run_in_threadpool(staff_auth.still_valid, self.url, session_id):
-                await self.websocket.send_json({"type": "signed_out"})
-                await self.websocket.close(code=4401)
-                return
             await run_in_threadpool(staff_auth.touch, self.url, self.identity.session_id)
             await self.websocket.send_json({"type": "pong"})
         elif kind == "watch":
@@ -554,7 +581,7 @@ class _ConsoleSocket:
     async def _watch(self, conversation_id: Any, after: Any) -> None:
         if not isinstance(conversation_id, str) or not SESSION_ID_PATTERN.match(conversation_id):
             return
-        after = after if isinstance(after, int) and after >= 0 else 0
+        after = after if isinstance(after, int) and 0 <= after <= MAX_INT else 0
         if conversation_id not in self.watched:
             # Subscribe before reading the catch-up, so nothing falls between the two.
             self.watched[conversation_id] = self._listen(
@@ -580,7 +607,9 @@ class _ConsoleSocket:
     async def _reply(self, command: dict[str, Any]) -> None:
         client_id = command.get("client_id")
         ticket_id, text = command.get("ticket_id"), command.get("text")
-        if not isinstance(ticket_id, int) or not isinstance(text, str):
+        if not isinstance(ticket_id, int) or not 1 <= ticket_id <= MAX_INT or not isinstance(
+            text, str
+        ):
             await self.websocket.send_json(
                 {"type": "ack", "client_id": client_id, "ok": False, "detail": "Ugyldig besked."}
             )
@@ -603,11 +632,11 @@ class _ConsoleSocket:
 @router.websocket("/api/staff/ws")
 async def console_socket(websocket: WebSocket) -> None:
     if not _same_origin(websocket):
-        await _deny(websocket, 403, "Forkert oprindelse.")
+        await deny(websocket, 403, "Forkert oprindelse.")
         return
     identity = await _identity(websocket)
     if identity is None:
-        await _deny(websocket, 401, NOT_SIGNED_IN)
+        await deny(websocket, 401, NOT_SIGNED_IN)
         return
     await websocket.accept()
     try:
@@ -622,3 +651,9 @@ async def console_socket(websocket: WebSocket) -> None:
     except (WebSocketDisconnect, asyncio.TimeoutError, ValueError):
         with contextlib.suppress(RuntimeError):
             await websocket.close()
+
+
+# /openapi.json lists the citizen API only: the console's routes are nobody else's business.
+for _route in router.routes:
+    if getattr(_route, "path", "").startswith(("/api/staff", "/staff")):
+        _route.include_in_schema = False

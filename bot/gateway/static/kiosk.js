@@ -58,6 +58,7 @@
     chat = BC.createChat({
       channel: "kiosk",
       branchId: config.branchId,
+      kioskKey: config.kioskKey,
       storageKey: STORAGE_KEY,
       hideWelcomeButtons: true,
       linksAsText: true,
@@ -119,7 +120,11 @@
       const response = await fetch("/api/kiosk/call", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ session_id: chat.id, branch_id: config.branchId }),
+        body: JSON.stringify({
+          session_id: chat.id,
+          branch_id: config.branchId,
+          kiosk_key: config.kioskKey,
+        }),
       });
       let data = null;
       try {

@@ -403,13 +403,15 @@
       const yes = el("button", { type: "button", class: "bc-delete-yes" }, T.deleteYes);
       const no = el("button", { type: "button", class: "bc-delete-no" }, T.deleteNo);
       this.deleteBox.append(yes, no);
-      // Links to the legal pages: the kiosk (no browsing away) names them without links.
+      // Links to the legal pages: in a new tab from the widget; at the kiosk (no tabs) in
+      // the same window, with a way back to the kiosk screen.
+      const back = "?tilbage=" + encodeURIComponent(location.pathname + location.search);
       const legal = [
         ["/privatliv", T.privacyLink],
         ["/tilgaengelighed", T.accessibilityLink],
       ].map(([path, label]) =>
         this.opts.linksAsText
-          ? el("span", {}, label)
+          ? el("a", { href: GATEWAY + path + back }, label)
           : el("a", { href: GATEWAY + path, target: "_blank", rel: "noopener" }, [
               label,
               el("span", { class: "bc-sr" }, T.newTab),
@@ -550,6 +552,7 @@
     async start(again) {
       const body = { session_id: this.id, channel: this.opts.channel };
       if (this.opts.branchId) body.branch_id = this.opts.branchId;
+      if (this.opts.kioskKey) body.kiosk_key = this.opts.kioskKey;
       const r = await request("POST", "/api/session/start", body);
       if (r.status === 409 && !again) {
         // That conversation was closed on the server: carry on in a new one.
