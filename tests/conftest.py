@@ -2,8 +2,8 @@
 
 pytest_plugins = [
     "tests.fixtures_db",
+    "tests.fixtures_mail",
     "tests.fixtures_live",
     "tests.fixtures_redis",
     "tests.fixtures_browser",
-    "tests.fixtures_mail",
 ]

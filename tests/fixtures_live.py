@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,19 +17,18 @@ import pytest
 
 from bot.core.config import Settings, get_settings
 from bot.tools.runner import Stack, prepare_database
+from tests.fixtures_mail import Mailbox, running_smtp
+from tests.fixtures_mail import free_port as _free_port
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
+free_port = _free_port
 
 @dataclass
 class LiveAssistant:
     stack: Stack
     settings: Settings
     log_dir: Path
+    # The SMTP server the stack sends confirmations, reminders and codes to (if any).
+    mailbox: Mailbox | None = None
 
     @property
     def url(self) -> str:
@@ -91,5 +89,8 @@ def running_assistant(var_dir: Path, **env: str) -> Iterator[LiveAssistant]:
 
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAssistant]:
-    with running_assistant(tmp_path_factory.mktemp("live-var")) as assistant:
+    with running_smtp() as mailbox, running_assistant(
+        tmp_path_factory.mktemp("live-var"), **mailbox.env()
+    ) as assistant:
+        assistant.mailbox = mailbox
         yield assistant

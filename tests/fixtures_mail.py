@@ -3,8 +3,10 @@ ports, so the e-mail and SMS paths are tested end to end without any mock."""
 
 from __future__ import annotations
 
+import contextlib
 import email
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,7 +17,11 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.fixtures_live import free_port
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @dataclass
@@ -59,18 +65,25 @@ class _Handler:
         return "250 OK"
 
 
-@pytest.fixture
-def mailbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
-    """An SMTP server for this test; BORGER_SMTP_* point at it."""
+@contextlib.contextmanager
+def running_smtp() -> Iterator[Mailbox]:
+    """A real SMTP server (aiosmtpd) on a free loopback port, collecting what it receives."""
     box = Mailbox("127.0.0.1", free_port())
     controller = Controller(_Handler(box), hostname=box.host, port=box.port)
     controller.start()
-    for key, value in box.env().items():
-        monkeypatch.setenv(key, value)
     try:
         yield box
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def mailbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
+    """An SMTP server for this test; BORGER_SMTP_* point at it."""
+    with running_smtp() as box:
+        for key, value in box.env().items():
+            monkeypatch.setenv(key, value)
+        yield box
 
 
 @dataclass

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from bot.core.config import Settings, get_settings
 from bot.core.logs import install_log_scrubbing
 from bot.db.session import session_scope
-from bot.gateway.chat import ENDED_STATES, ChatService, check_session_id, deny
+from bot.gateway.chat import ENDED_STATES, ChatService
 from bot.gateway.guard import Guard
 from bot.gateway.hub import Hub, citizen_channel, make_hub
 from bot.gateway.rasa_client import RasaClient
@@ -34,6 +34,8 @@ from bot.gateway.security import (
     BadInput,
     FrontDoorMiddleware,
     bounded_int,
+    check_session_id,
+    deny,
     parse_json_object,
 )
 from bot.gateway.sockets import forward_events
@@ -43,10 +45,6 @@ from bot.services.transcripts import messages_after
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
-
-
-# Kept under its old name for callers; every refusal is a BadInput with a Danish message.
-BadChatRequest = BadInput
 
 
 def parse_chat_request(raw: bytes, max_chars: int) -> tuple[str, str]:

@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import WebSocket
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from bot.core.config import Settings
@@ -28,42 +25,14 @@ from bot.db.session import session_scope
 from bot.db.transcripts import add_message, get_or_create_conversation, transcript
 from bot.gateway.hub import STAFF_CHANNEL, Hub, citizen_channel
 from bot.gateway.rasa_client import AssistantUnavailable, RasaClient
-from bot.gateway.security import BadInput
 from bot.language.privacy import redact_cpr
 from bot.services.handoff import CANCEL_PAYLOAD, Change, HandoffService
 from bot.services.transcripts import message_to_dict
 
 log = logging.getLogger(__name__)
 
-# The session id is the citizen's bearer secret: the widget's are 128 bits from a CSPRNG
-# (32 hex characters); anything shorter than 22 characters (~128 bits in base64) is refused.
-SESSION_ID_MIN_CHARS = 22
-SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{22,64}$")
-BAD_SESSION_ID = "session_id skal være 22-64 tegn: bogstaver, tal, - og _."
 # Hub "session" events after which a citizen's socket is closed.
 ENDED_STATES = ("closed", "deleted")
-
-
-def check_session_id(value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise BadInput("session_id mangler.", 422)
-    if not SESSION_ID_PATTERN.match(value):
-        raise BadInput(BAD_SESSION_ID, 422)
-    return value
-
-
-async def deny(
-    websocket: WebSocket, status_code: int, detail: str, retry_after: int | None = None
-) -> None:
-    """Refuse a WebSocket handshake with an HTTP answer (or a close code without one)."""
-    headers = {"Retry-After": str(retry_after)} if retry_after else None
-    try:
-        await websocket.send_denial_response(
-            JSONResponse({"detail": detail}, status_code, headers=headers)
-        )
-    except RuntimeError:
-        # A server without the denial-response extension can only refuse the handshake.
-        await websocket.close(code=4000 + status_code)
 
 CPR_NOTICE = (
     "Du skal ikke skrive dit CPR-nummer her. Jeg har fjernet det fra beskeden, "

@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 20
@@ -43,6 +46,36 @@ class BadInput(Exception):
         super().__init__(message)
         self.message = message
         self.status_code = status_code
+
+
+# --- session ids ------------------------------------------------------------------------------
+
+# The session id is the citizen's bearer secret: the widget's are 128 bits from a CSPRNG
+# (32 hex characters); anything shorter than 22 characters (~128 bits in base64) is refused.
+SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{22,64}$")
+BAD_SESSION_ID = "session_id skal være 22-64 tegn: bogstaver, tal, - og _."
+
+
+def check_session_id(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise BadInput("session_id mangler.", 422)
+    if not SESSION_ID_PATTERN.match(value):
+        raise BadInput(BAD_SESSION_ID, 422)
+    return value
+
+
+async def deny(
+    websocket: WebSocket, status_code: int, detail: str, retry_after: int | None = None
+) -> None:
+    """Refuse a WebSocket handshake with an HTTP answer (or a close code without one)."""
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    try:
+        await websocket.send_denial_response(
+            JSONResponse({"detail": detail}, status_code, headers=headers)
+        )
+    except RuntimeError:
+        # A server without the denial-response extension can only refuse the handshake.
+        await websocket.close(code=4000 + status_code)
 
 
 # --- client address ---------------------------------------------------------------------------

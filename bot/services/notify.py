@@ -215,35 +215,44 @@ class Notifier:
 
     def booking_confirmation(self, appointment: Appointment) -> bool:
         when = format_slot(appointment.starts_at)
-        body = (
-            f"Kære {appointment.name}\n\nDin tid til it-hjælp er booket: {when} på "
-            f"{appointment.branch_name}, {appointment.address}.\nHjælp til: "
-            f"{appointment.topic_label}\nBookingnummer: {appointment.reference}\n\n"
-            "Tiden er vedhæftet som kalenderfil. Husk din telefon eller tablet og dine koder. "
-            "Du kan aflyse eller flytte tiden i chatten med bookingnummeret og denne "
-            f"e-mailadresse.\n\n{self._signature()}\n"
+        return self._appointment(
+            appointment,
+            subject=f"Din tid til it-hjælp {when}",
+            opening=f"Din tid til it-hjælp er booket: {when}",
+            closing=(
+                "Tiden er vedhæftet som kalenderfil. Husk din telefon eller tablet og dine "
+                "koder. Du kan aflyse eller flytte tiden i chatten med bookingnummeret og denne "
+                "e-mailadresse."
+            ),
+            sms=f"Din tid til it-hjælp: {when}",
         )
-        sms = f"Din tid til it-hjælp: {when} på {appointment.branch_name}. Bookingnr. " + (
-            f"{appointment.reference}. {self.library.name}"
-        )
-        ics = appointment_ics(appointment, self.library)
-        return self._send(appointment.contact_kind, appointment.contact,
-                          f"Din tid til it-hjælp {when}", body, sms, ics)
 
     def booking_reminder(self, appointment: Appointment) -> bool:
         when = format_slot(appointment.starts_at)
+        return self._appointment(
+            appointment,
+            subject=f"Påmindelse: it-hjælp i morgen {when}",
+            opening=f"Vi minder dig om din tid til it-hjælp i morgen: {when}",
+            closing=(
+                "Kan du ikke komme, så aflys tiden i chatten eller ring til os, så en anden "
+                "kan få den."
+            ),
+            sms=f"Påmindelse: it-hjælp i morgen {when}",
+        )
+
+    def _appointment(
+        self, appointment: Appointment, *, subject: str, opening: str, closing: str, sms: str
+    ) -> bool:
+        """A confirmation or reminder: the appointment in words and as an .ics file."""
+        a = appointment
         body = (
-            f"Kære {appointment.name}\n\nVi minder dig om din tid til it-hjælp i morgen: "
-            f"{when} på {appointment.branch_name}, {appointment.address}.\nBookingnummer: "
-            f"{appointment.reference}\n\nKan du ikke komme, så aflys tiden i chatten eller "
-            f"ring til os, så en anden kan få den.\n\n{self._signature()}\n"
+            f"Kære {a.name}\n\n{opening} på {a.branch_name}, {a.address}.\n"
+            f"Hjælp til: {a.topic_label}\nBookingnummer: {a.reference}\n\n{closing}\n\n"
+            f"{self._signature()}\n"
         )
-        sms = f"Påmindelse: it-hjælp i morgen {when} på {appointment.branch_name}. " + (
-            f"Bookingnr. {appointment.reference}."
-        )
-        ics = appointment_ics(appointment, self.library)
-        return self._send(appointment.contact_kind, appointment.contact,
-                          f"Påmindelse: it-hjælp i morgen {when}", body, sms, ics)
+        text = f"{sms} på {a.branch_name}. Bookingnr. {a.reference}. {self.library.name}"
+        ics = appointment_ics(a, self.library)
+        return self._send(a.contact_kind, a.contact, subject, body, text, ics)
 
     def access_code(self, kind: str, contact: str, code: str) -> bool:
         body = (

@@ -36,7 +36,7 @@ from bot.db.models import (
     local_now,
     utc_now,
 )
-from bot.db.session import session_scope
+from bot.db.session import checkpoint, session_scope
 from bot.db.tracker_store import delete_trackers, purge_trackers, scrub_trackers
 from bot.language.privacy import redact_cpr, redact_json
 from bot.services.booking import purge_bookings
@@ -163,7 +163,13 @@ def purge(
     )
     # A tracker that is younger than its transcript (clock skew) goes with the transcript.
     report.tracker_rows += delete_trackers(settings.tracker_database_url, old_conversations)
+    _checkpoint(settings)
     return report
+
+
+def _checkpoint(settings: Settings) -> None:
+    for url in {settings.database_url, settings.tracker_database_url}:
+        checkpoint(url)
 
 
 # --- "Slet samtalen" ------------------------------------------------------------------------
@@ -192,6 +198,7 @@ def delete_conversation(settings: Settings, conversation_id: str) -> bool:
         # No conversation id in the audit entry: it is the secret that was just retired.
         record_audit(session, "citizen_deleted_conversation")
     delete_trackers(settings.tracker_database_url, [conversation_id])
+    _checkpoint(settings)
     return True
 
 
@@ -382,6 +389,7 @@ def erase_citizen(settings: Settings, query: CitizenQuery, staff_username: str) 
             detail={"article": "GDPR art. 17", **counts},
         )
     counts["tracker_rows"] = delete_trackers(settings.tracker_database_url, conversations)
+    _checkpoint(settings)
     return counts
 
 

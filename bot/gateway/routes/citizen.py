@@ -34,11 +34,10 @@ from bot.core.config import Settings
 from bot.db.models import ChatMessage, Conversation, utc_now
 from bot.db.session import session_scope
 from bot.db.transcripts import add_message, get_or_create_conversation
-from bot.gateway.chat import check_session_id
 from bot.gateway.guard import Guard
 from bot.gateway.hub import STAFF_CHANNEL, citizen_channel
 from bot.gateway.rasa_client import AssistantUnavailable
-from bot.gateway.security import CONSOLE_CSP, bounded_int, parse_json_object
+from bot.gateway.security import CONSOLE_CSP, bounded_int, check_session_id, parse_json_object
 from bot.services.library import load_library
 from bot.services.privacy import delete_conversation
 from bot.services.transcripts import message_to_dict
@@ -157,6 +156,17 @@ def _session_id(body: dict[str, Any]) -> str:
 
 def _guard(request: Request) -> Guard:
     return request.app.state.guard
+
+
+async def _citizen_call(request: Request, bucket: str) -> tuple[dict[str, Any], str]:
+    """What every citizen POST checks first: Origin, the JSON body, the session id and the
+    rate limit of ``bucket``; returns (body, session id)."""
+    guard = _guard(request)
+    guard.check_origin(request)
+    body = await _json_object(request)
+    session_id = _session_id(body)
+    await guard.limit(request, bucket, session_id)
+    return body, session_id
 
 
 def kiosk_branch(settings: Settings, key: Any) -> str | None:
@@ -415,13 +425,9 @@ def _rate(settings: Settings, session_id: str, seq: int, rating: str) -> bool:
 
 @router.post("/api/feedback")
 async def feedback(request: Request) -> JSONResponse:
-    guard = _guard(request)
-    guard.check_origin(request)
-    body = await _json_object(request)
-    session_id = _session_id(body)
+    body, session_id = await _citizen_call(request, "feedback")
     seq = bounded_int(body.get("seq"), "seq skal være nummeret på en besked i samtalen.", 1)
-    await guard.limit(request, "feedback", session_id)
-    await guard.require_open(session_id)
+    await _guard(request).require_open(session_id)
     rating = body.get("rating")
     if rating not in ("up", "down"):
         raise HTTPException(422, "rating skal være 'up' eller 'down'.")
@@ -448,11 +454,7 @@ def _close(settings: Settings, session_id: str) -> bool:
 
 @router.post("/api/session/end")
 async def end_session(request: Request) -> JSONResponse:
-    guard = _guard(request)
-    guard.check_origin(request)
-    body = await _json_object(request)
-    session_id = _session_id(body)
-    await guard.limit(request, "end", session_id)
+    _, session_id = await _citizen_call(request, "end")
     if not await run_in_threadpool(_close, _settings(request), session_id):
         raise HTTPException(404, "Samtalen findes ikke.")
     assistant_reset = True
@@ -463,7 +465,8 @@ async def end_session(request: Request) -> JSONResponse:
         log.warning("could not reset Rasa's tracker of an ended session: %s", exc)
         assistant_reset = False
     await request.app.state.hub.publish(
-            citizen_channel(session_id), {"type": "session", "state": "closed"})
+        citizen_channel(session_id), {"type": "session", "state": "closed"}
+    )
     return JSONResponse(
         {"session_id": session_id, "state": "closed", "assistant_reset": assistant_reset}
     )
@@ -478,11 +481,7 @@ DELETED_TEXT = (
 @router.post("/api/session/delete")
 async def delete_session(request: Request) -> JSONResponse:
     """"Slet samtalen": the transcript and Rasa's tracker are deleted on the server."""
-    guard = _guard(request)
-    guard.check_origin(request)
-    body = await _json_object(request)
-    session_id = _session_id(body)
-    await guard.limit(request, "delete", session_id)
+    _, session_id = await _citizen_call(request, "delete")
     settings = _settings(request)
     if not await run_in_threadpool(delete_conversation, settings, session_id):
         raise HTTPException(404, "Samtalen findes ikke.")

@@ -43,12 +43,18 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from starlette.concurrency import run_in_threadpool
 
 from bot.db.models import utc_now
-from bot.gateway.chat import SESSION_ID_PATTERN, ChatService, check_session_id, deny
+from bot.gateway.chat import ChatService
 from bot.gateway.guard import Guard
 from bot.gateway.hub import STAFF_CHANNEL, Event, Hub, citizen_channel
 from bot.gateway.rasa_client import AssistantUnavailable
 from bot.gateway.routes.citizen import KIOSK_NOT_SET_UP, kiosk_branch
-from bot.gateway.security import MAX_INT, parse_json_object
+from bot.gateway.security import (
+    MAX_INT,
+    SESSION_ID_PATTERN,
+    check_session_id,
+    deny,
+    parse_json_object,
+)
 from bot.gateway.sockets import forward_events
 from bot.services import staff_auth
 from bot.services.handoff import TOPIC_LABELS, HandoffError, HandoffService

@@ -636,8 +636,10 @@
         }
         this.handleEvent(payload);
       };
-      ws.onclose = () => {
+      ws.onclose = (event) => {
         if (this.ws === ws) this.ws = null;
+        // 4410: the conversation has ended on the server; there is nothing to reconnect to.
+        if (event && event.code === 4410) this.wsWanted = false;
         if (!this.wsWanted || this.destroyed || this.pageHidden) return;
         this.setConnected(false);
         this.scheduleReconnect();
@@ -691,6 +693,7 @@
         this.note(T.deleted);
         this.showWelcome();
       } else if (event.type === "session" && event.state === "closed") {
+        this.wsWanted = false;
         if (this.opts.onSessionClosed) this.opts.onSessionClosed();
       }
     }
