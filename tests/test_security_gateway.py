@@ -222,6 +222,8 @@ def test_kiosks_are_known_by_their_own_key(
         assert client.get("/kiosk?branch=hovedbiblioteket&key=nord-key-2").status_code == 403
         page = client.get("/kiosk?branch=hovedbiblioteket&key=foyer-key-1")
         assert page.status_code == 200 and "foyer-key-1" in page.text
+        keyed = client.get("/kiosk?key=nord-key-2")  # the key names the branch
+        assert keyed.status_code == 200 and "Bibliotek Nord" in keyed.text
         sid = session_id()
         fake = {"session_id": sid, "channel": "kiosk", "branch_id": "hovedbiblioteket"}
         assert client.post("/api/session/start", json=fake).status_code == 403

@@ -295,6 +295,8 @@ async def kiosk(
             f"</head><body><main><h1>{KIOSK_NOT_SET_UP}</h1></main></body></html>",
             status_code=403,
         )
+    if chosen is None and key_branch:
+        chosen = library.branch(key_branch)  # a kiosk's key says where it stands
     if chosen is None:
         choices = [(b.id, b.name) for b in library.branches]
         return _branch_chooser(library.name, choices, 404 if branch else 200)
