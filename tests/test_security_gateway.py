@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from starlette.testclient import TestClient, WebSocketDenialResponse, WebSocketDisconnect
 
-from bot.db.models import AuditEvent, HandoffTicket
+from bot.db.models import AuditEvent, HandoffTicket, StaffSession, utc_now
 from bot.db.session import session_scope
 from bot.gateway.hub import STAFF_CHANNEL, citizen_channel
 from bot.services.handoff import HandoffService
@@ -283,9 +283,6 @@ def test_staff_socket_commands_need_a_valid_session(client: TestClient, how: str
         if how == "disabled":
             set_disabled(url, "anna", True)
         else:
-            from sqlalchemy import update
-
-            from bot.db.models import StaffSession, utc_now
             with session_scope(url) as session:
                 session.execute(update(StaffSession).values(expires_at=utc_now()))
         ws.send_json({"type": "watch", "conversation_id": session_id(), "after": 0})
