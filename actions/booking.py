@@ -1,7 +1,7 @@
 """IT help ("Digital hjælp") in the chat: book, cancel, move and list bookings.
 
 Thin over bot/services/booking.py: every action opens its own database session with
-``session_scope(get_settings().database_url)``; nothing is written before the citizen has
+``config.session()`` (actions/__init__.py); nothing is written before the citizen has
 confirmed, and the service's savepoints make every write all-or-nothing.
 """
 
@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy import select
 
+from actions import config
 from actions.forms.base import (
     ATTEMPTS_SLOT,
     STOP_BUTTON,
@@ -39,7 +40,6 @@ from actions.forms.readers import (
     payload_value,
     pick_offered,
 )
-from bot.core.config import get_settings
 from bot.db.models import (
     BOOKING_BOOKED,
     ENROLMENT_WAITLISTED,
@@ -66,7 +66,7 @@ from bot.services.booking import (
     move_booking,
 )
 from bot.services.courses import enrolments_for_contact, waitlist_position
-from bot.services.library import find_branch, load_library
+from bot.services.library import find_branch
 from bot.services.lookups import (
     CODE_MINUTES,
     check_code,
@@ -105,14 +105,14 @@ _TOPIC_CHANGE = re.compile(r"\b(?:emne|emnet|hjælp\s+til|handler\s+om)\b", re.I
 
 
 def branch_name(branch_id: str | None) -> str:
-    branch = load_library().branch(branch_id or "") if branch_id else None
+    branch = config.library.branch(branch_id or "") if branch_id else None
     return branch.name if branch else str(branch_id or "")
 
 
 def branch_buttons(exclude: str | None = None) -> list[dict[str, str]]:
     return [
         button(branch.name, "inform", branch=branch.id)
-        for branch in load_library().branches
+        for branch in config.library.branches
         if branch.id != exclude
     ]
 
@@ -223,9 +223,9 @@ class HelpSlotMixin:
             return check_slot(chosen, tracker.get_slot("branch"))
         query = parse_when(text, now) if not is_payload(text) else None
         if query is None:
-            branch = find_branch(text) if not is_payload(text) else None
+            branch = find_branch(text, config.library) if not is_payload(text) else None
             chosen_branch = payload_value(text, "branch")
-            if chosen_branch and load_library().branch(chosen_branch):
+            if chosen_branch and config.library.branch(chosen_branch):
                 return {"branch": chosen_branch, "when_text": None}
             if branch is not None:
                 return {"branch": branch.id}
@@ -261,9 +261,9 @@ class ValidateBookingForm(HelpSlotMixin, CitizenDetailsMixin, ReaskingFormValida
     ) -> dict[str, Any]:
         text = latest_text(tracker)
         chosen = payload_value(text, "branch")
-        if chosen and load_library().branch(chosen):
+        if chosen and config.library.branch(chosen):
             return {"branch": chosen}
-        branch = find_branch(text) if not is_payload(text) else None
+        branch = find_branch(text, config.library) if not is_payload(text) else None
         if branch is not None:
             return {"branch": branch.id}
         if tracker.get_slot("requested_slot") == "branch" and not is_payload(text):
@@ -296,7 +296,7 @@ class ValidateBookingForm(HelpSlotMixin, CitizenDetailsMixin, ReaskingFormValida
 
     @staticmethod
     def _book(dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
-        settings = get_settings()
+        settings = config.settings
         try:
             with db_session() as session:
                 booking = book_slot(
@@ -305,11 +305,11 @@ class ValidateBookingForm(HelpSlotMixin, CitizenDetailsMixin, ReaskingFormValida
                     tracker.get_slot("citizen_name") or "",
                     tracker.get_slot("citizen_contact") or "",
                     tracker.get_slot("help_topic") or "andet",
-                    max_active=settings.max_active_bookings,
+                    max_active=settings.max_bookings_per_contact,
                 )
                 reference, starts = booking.reference, booking.slot.starts_at
                 where = branch_name(booking.slot.branch_id)
-                appointment = Appointment.of(booking, load_library())
+                appointment = Appointment.of(booking, config.library)
         except (SlotTakenError, SlotInPastError, SlotNotFoundError) as exc:
             dispatcher.utter_message(text=f"{exc.message} Her er de næste ledige tider.")
             return {"help_slot": None, "booking_confirmed": None}
@@ -355,7 +355,7 @@ class ValidateBookingForm(HelpSlotMixin, CitizenDetailsMixin, ReaskingFormValida
             changes["not_day"] = None
             if _OTHER_DAY.search(text):
                 changes["not_day"] = self._day_to_skip(tracker, chosen)
-        named = find_branch(text)
+        named = find_branch(text, config.library)
         branch = tracker.get_slot("branch")
         if named is not None and named.id != branch:
             changes.update(branch=named.id, help_slot=None, booking_confirmed=None)
@@ -675,8 +675,8 @@ class ValidateMyBookingsForm(ReaskingFormValidationAction):
         if lookup_locked(dispatcher, lock_keys(tracker.sender_id, contact)):
             return {FINISH: "failed"}
         kind = "email" if "@" in contact else "phone"
-        notifier = Notifier(get_settings())
-        phone = load_library().phone
+        notifier = Notifier(config.settings)
+        phone = config.library.phone
         if not notifier.can_reach(kind):
             what = "et telefonnummer" if kind == "phone" else "e-mail lige nu"
             dispatcher.utter_message(

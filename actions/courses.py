@@ -17,6 +17,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import config
 from actions.booking import CHANGE_BUTTONS, branch_name
 from actions.forms.base import ReaskingFormValidationAction, button, db_session, read_db_session
 from actions.forms.confirm import ask_to_confirm, confirm_then_write, contact_label
@@ -32,7 +33,6 @@ from actions.forms.readers import (
     payload_value,
     pick_offered,
 )
-from bot.core.config import get_settings
 from bot.db.models import ENROLMENT_WAITLISTED, CourseSession, local_now
 from bot.language.datetime_da import format_slot, parse_when
 from bot.services.booking import BookingError
@@ -99,7 +99,7 @@ def course_filter(text: str, now: datetime | None = None) -> CourseFilter:
             found.topic = filters.get("topic")
             found.course_id = filters.get("course_id")
             break
-    branch = find_branch(text)
+    branch = find_branch(text, config.library)
     found.branch_id = branch.id if branch else None
     query = parse_when(text, now or local_now())
     if query is not None:
@@ -240,7 +240,7 @@ class ValidateCourseSignupForm(CitizenDetailsMixin, ReaskingFormValidationAction
                     int(tracker.get_slot("course_session")),
                     tracker.get_slot("citizen_name") or "",
                     tracker.get_slot("citizen_contact") or "",
-                    max_waitlist=get_settings().max_waitlist_places,
+                    max_waitlist=config.settings.max_waitlist_per_contact,
                 )
                 course_session = enrolment.course_session
                 title = course_session.course.title

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from bot.core.config import get_settings
+from bot.core.config import load_settings
 from bot.db.session import dispose_engine, upgrade_database
 from bot.gateway.app import create_app
 from bot.services.staff_auth import create_staff
@@ -46,7 +46,7 @@ def gateway(
     for key, value in values.items():
         monkeypatch.setenv(key, value)
     upgrade_database(url)
-    app = create_app(get_settings())
+    app = create_app(load_settings())
     with TestClient(app, client=client) as test_client:
         yield test_client
     dispose_engine(url)

@@ -14,6 +14,7 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import func, select
 
+from actions import config
 from actions.booking import (
     ActionAskHelpSlot,
     ValidateBookingForm,
@@ -22,13 +23,18 @@ from actions.booking import (
 )
 from actions.courses import ValidateCourseSignupForm
 from actions.forms.lookup import ActionAskLookupContact
-from bot.core.config import get_settings
 from bot.db.models import Booking, Enrolment, local_now
 from bot.db.session import session_scope
 from bot.services.booking import book_slot
 from bot.services.courses import enrol
 from bot.services.notify import HttpSmsGateway, Notifier, send_reminders
-from tests.action_support import load_tracker, next_weekday, run_action, seed_branches
+from tests.action_support import (
+    load_tracker,
+    next_weekday,
+    run_action,
+    seed_branches,
+    use_database,
+)
 from tests.fixtures_db import add_course_session, add_slot
 from tests.fixtures_mail import Mailbox, SmsGateway
 
@@ -36,12 +42,19 @@ CODE = re.compile(r"\b(\d{6})\b")
 
 
 @pytest.fixture
-def db(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("BORGER_DATABASE_URL", sqlite_url)
+def db(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[str]:
     for name in ("BORGER_SMTP_HOST", "BORGER_SMS_GATEWAY_URL"):
         monkeypatch.delenv(name, raising=False)
+    # The mail and SMS servers a test asks for set BORGER_SMTP_*/SMS_* first: the actions'
+    # settings are built from the environment after them.
+    for server in ("mailbox", "sms_gateway"):
+        if server in request.fixturenames:
+            request.getfixturevalue(server)
     seed_branches(sqlite_url)
-    yield sqlite_url
+    with use_database(sqlite_url):
+        yield sqlite_url
 
 
 def book(url: str, contact: str, days: int = 3, hour: int = 10) -> str:
@@ -146,7 +159,7 @@ def test_reminders_go_out_the_day_before_once(db: str, mailbox: Mailbox) -> None
         reference = book_slot(session, slot, "Karen Jensen", "karen@example.dk").reference
         book_slot(session, later, "Karen Jensen", "karen@example.dk")
         book_slot(session, phone_only, "Bo Berg", "22334455")
-    notifier = Notifier(get_settings())
+    notifier = Notifier(config.settings)
     with session_scope(db) as session:
         assert send_reminders(session, notifier) == 1  # the phone-only one cannot be reached
     with session_scope(db) as session:

@@ -6,7 +6,6 @@ real tracker store Rasa writes."""
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import time
@@ -17,7 +16,7 @@ import pytest
 from sqlalchemy import func, insert, select, text, update
 
 from bot.cli import main
-from bot.core.config import Settings, get_settings
+from bot.core.config import Settings, load_settings
 from bot.db.models import (
     AuditEvent,
     Booking,
@@ -42,7 +41,7 @@ CPR = "01 01 90 12 34"
 
 
 def settings_for(url: str) -> Settings:
-    return dataclasses.replace(get_settings(), database_url_raw=url, tracker_database_url_raw=url)
+    return load_settings(database_url=url, tracker_database_url=url)
 
 
 def add_tracker(url: str, sender_id: str, age_days: float, text_value: str = "hej") -> None:
@@ -157,7 +156,7 @@ def test_delete_conversation_leaves_a_closed_empty_tombstone(
     add_chat(db_url, "mine", 0, "jeg bor på Torvegade 1")
     add_tracker(db_url, "mine", 0)
     add_tracker(db_url, "someone-else", 0)
-    HandoffService(db_url).enqueue("mine")
+    HandoffService(settings).enqueue("mine")
 
     assert delete_conversation(settings, "mine")
     assert not delete_conversation(settings, "never-existed")

@@ -241,7 +241,7 @@ def test_kiosks_are_known_by_their_own_key(
 def test_one_open_live_queue_ticket_per_session(client: TestClient) -> None:
     url = client.app.state.settings.database_url
     sid = start(client)
-    service = HandoffService(url)
+    service = HandoffService(client.app.state.settings)
     first = service.enqueue(sid)
     again = service.enqueue(sid)
     assert again.ticket["id"] == first.ticket["id"] and not again.new_ticket

@@ -182,8 +182,8 @@ def test_the_staff_feed_is_out_of_reach(secure: LiveAssistant) -> None:
             async with websockets.connect(f"{base}{path}", open_timeout=10, origin=origin) as ws:
                 await asyncio.wait_for(ws.recv(), 10)  # the backlog: it is open
                 return 101
-        except websockets.exceptions.InvalidStatusCode as exc:
-            return exc.status_code
+        except websockets.exceptions.InvalidStatus as exc:
+            return exc.response.status_code
 
     assert asyncio.run(handshake("/api/ws/staff")) == 422
     assert asyncio.run(handshake("/api/ws/staff:console")) in (404, 422)

@@ -14,6 +14,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import config
 from actions.forms.base import AskText, ReaskingFormValidationAction, db_session
 from actions.forms.readers import (
     FINISH,
@@ -23,8 +24,6 @@ from actions.forms.readers import (
     is_payload,
     latest_text,
 )
-from bot.core.config import get_settings
-from bot.services.library import load_library
 from bot.services.lookups import (
     LockPolicy,
     lock_keys,
@@ -55,7 +54,7 @@ ASK_CODE = (
 
 
 def lock_policy() -> LockPolicy:
-    settings = get_settings()
+    settings = config.settings
     return LockPolicy(settings.lookup_max_failures, settings.lookup_lock_minutes)
 
 
@@ -64,7 +63,7 @@ def lookup_locked(dispatcher: CollectingDispatcher, keys: list[str]) -> bool:
     with db_session() as session:
         minutes = locked_minutes(session, keys, lock_policy())
     if minutes:
-        dispatcher.utter_message(text=lock_message(minutes, load_library().phone))
+        dispatcher.utter_message(text=lock_message(minutes, config.library.phone))
     return bool(minutes)
 
 

@@ -1,5 +1,5 @@
 """Commands for the library's data: schema, branches, IT help slots, courses and their
-sessions, the day's bookings (list, CSV export) and the retention purge."""
+sessions and the day's bookings (list, CSV export); the retention purge is in privacy.py."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import select
@@ -104,7 +105,7 @@ def add_bookings_parser(commands: Any) -> None:
 
 
 def cmd_db(args: argparse.Namespace, out: IO[str]) -> int:
-    upgrade_database(args.database_url)
+    upgrade_database(args.settings.database_url)
     print("Database is up to date.", file=out)
     return 0
 
@@ -118,7 +119,7 @@ def _require_branch(session: Session, branch_id: str) -> Branch:
 
 
 def cmd_branch_add(args: argparse.Namespace, out: IO[str]) -> int:
-    with session_scope(args.database_url) as session:
+    with session_scope(args.settings.database_url) as session:
         if session.get(Branch, args.id) is not None:
             raise CommandError(f"Branch {args.id!r} already exists.")
         session.add(Branch(id=args.id, name=args.name, address=args.address))
@@ -131,11 +132,11 @@ def cmd_slots_open(args: argparse.Namespace, out: IO[str]) -> int:
         raise CommandError("--to is before --from.")
     if args.end <= args.start:
         raise CommandError("--end must be after --start.")
-    closed = _closed_days()
+    closed = _closed_days(args.settings.library_config)
     times = slot_times(
         args.date_from, args.date_to, args.weekdays, args.start, args.end, args.minutes, closed
     )
-    with session_scope(args.database_url) as session:
+    with session_scope(args.settings.database_url) as session:
         _require_branch(session, args.branch)
         created, existing = open_slots(session, args.branch, times)
     print(
@@ -145,15 +146,15 @@ def cmd_slots_open(args: argparse.Namespace, out: IO[str]) -> int:
     return 0
 
 
-def _closed_days() -> frozenset[date]:
+def _closed_days(library_config: Path) -> frozenset[date]:
     try:
-        return load_library().closed_days
+        return load_library(library_config).closed_days
     except OSError:
         return frozenset()
 
 
 def cmd_course_add(args: argparse.Namespace, out: IO[str]) -> int:
-    with session_scope(args.database_url) as session:
+    with session_scope(args.settings.database_url) as session:
         if session.get(Course, args.id) is not None:
             raise CommandError(f"Course {args.id!r} already exists.")
         session.add(
@@ -164,7 +165,7 @@ def cmd_course_add(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def cmd_session_add(args: argparse.Namespace, out: IO[str]) -> int:
-    with session_scope(args.database_url) as session:
+    with session_scope(args.settings.database_url) as session:
         if session.get(Course, args.course) is None:
             raise CommandError(f"Unknown course {args.course!r}.")
         _require_branch(session, args.branch)
@@ -227,7 +228,7 @@ def day_rows(session: Session, day: date, branch_id: str | None = None) -> list[
 
 
 def cmd_bookings_list(args: argparse.Namespace, out: IO[str]) -> int:
-    with session_scope(args.database_url, read_only=True) as session:
+    with session_scope(args.settings.database_url, read_only=True) as session:
         rows = day_rows(session, args.date, args.branch)
     if not rows:
         print(f"No bookings or enrolments on {args.date}.", file=out)
@@ -255,7 +256,7 @@ def write_csv(rows: Sequence[DayRow], stream: IO[str]) -> None:
 
 
 def cmd_bookings_export(args: argparse.Namespace, out: IO[str]) -> int:
-    with session_scope(args.database_url, read_only=True) as session:
+    with session_scope(args.settings.database_url, read_only=True) as session:
         rows = day_rows(session, args.date, args.branch)
     if args.out == "-":
         write_csv(rows, out)

@@ -4,12 +4,11 @@ export on request (GDPR art. 17 and 15) and transcripts with contact details mas
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 from typing import IO, Any
 
 from bot.cli.common import CommandError
-from bot.core.config import Settings, get_settings
+from bot.core.config import Settings
 from bot.db.session import session_scope
 from bot.services.notify import Notifier, send_reminders
 from bot.services.privacy import (
@@ -25,17 +24,13 @@ from bot.services.staff_auth import AccountError, normalize_username
 
 
 def settings_for(args: argparse.Namespace) -> Settings:
-    """The environment's settings with the command line's database URLs on top."""
-    try:
-        settings = get_settings()
-    except ValueError as exc:
-        raise CommandError(str(exc)) from exc
-    overrides: dict[str, str] = {}
-    if getattr(args, "database_url", None):
-        overrides["database_url_raw"] = args.database_url
-    if getattr(args, "tracker_database_url", None):
-        overrides["tracker_database_url_raw"] = args.tracker_database_url
-    return dataclasses.replace(settings, **overrides) if overrides else settings
+    """The CLI's settings (bot/cli/__init__.py, --database-url applied) with
+    --tracker-database-url on top."""
+    settings: Settings = args.settings
+    tracker_url = getattr(args, "tracker_database_url", None)
+    if tracker_url:
+        return settings.model_copy(update={"tracker_database_url": tracker_url})
+    return settings
 
 
 def _tracker_option(parser: argparse.ArgumentParser) -> None:

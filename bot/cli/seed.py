@@ -21,9 +21,9 @@ def add_seed_parser(commands: Any) -> None:
 
 
 def cmd_seed(args: argparse.Namespace, out: IO[str]) -> int:
-    library = load_library()
+    library = load_library(args.settings.library_config)
     today = local_now().date()
-    with session_scope(args.database_url) as session:
+    with session_scope(args.settings.database_url) as session:
         if has_data(session) and not args.force:
             if args.if_empty:
                 print("Database already has data; not seeding.", file=out)

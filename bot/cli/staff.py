@@ -63,7 +63,7 @@ def _read_password(args: argparse.Namespace) -> str:
 def cmd_staff_add(args: argparse.Namespace, out: IO[str]) -> int:
     password = _read_password(args)
     try:
-        account = create_staff(args.database_url, args.username, args.name, password)
+        account = create_staff(args.settings.database_url, args.username, args.name, password)
     except AccountError as exc:
         raise CommandError(str(exc)) from exc
     print(f"Added staff account {account.username} ({account.name}).", file=out)
@@ -71,7 +71,7 @@ def cmd_staff_add(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def cmd_staff_list(args: argparse.Namespace, out: IO[str]) -> int:
-    accounts = list_staff(args.database_url)
+    accounts = list_staff(args.settings.database_url)
     if not accounts:
         print("No staff accounts. Add one with: python -m bot staff add", file=out)
         return 0
@@ -84,7 +84,7 @@ def cmd_staff_list(args: argparse.Namespace, out: IO[str]) -> int:
 
 def _set_disabled(args: argparse.Namespace, out: IO[str], disabled: bool) -> int:
     try:
-        account = set_disabled(args.database_url, args.username, disabled)
+        account = set_disabled(args.settings.database_url, args.username, disabled)
     except AccountError as exc:
         raise CommandError(str(exc)) from exc
     verb = "Disabled (and signed out)" if disabled else "Enabled"

@@ -10,8 +10,9 @@ from starlette.requests import HTTPConnection
 from bot.core.config import Settings
 from bot.db.models import Conversation
 from bot.db.session import session_scope
+from bot.gateway.errors import GatewayError
 from bot.gateway.ratelimit import TOO_FAST, Limiter, check, make_limiter
-from bot.gateway.security import BadInput, client_address, origin_allowed, trusted_networks
+from bot.gateway.security import client_address, origin_allowed, trusted_networks
 
 WRONG_ORIGIN = "Forespørgslen kommer fra en side, der ikke må bruge chatten."
 ENDED = "Samtalen er afsluttet. Start en ny samtale."
@@ -29,7 +30,7 @@ class Guard:
 
     def check_origin(self, connection: HTTPConnection) -> None:
         if not origin_allowed(connection, self.origins):
-            raise BadInput(WRONG_ORIGIN, 403)
+            raise GatewayError(WRONG_ORIGIN, 403)
 
     async def limit(
         self,
@@ -50,7 +51,7 @@ class Guard:
     async def require_open(self, session_id: str) -> None:
         """A conversation ended at the kiosk reset or deleted by the citizen answers nothing."""
         if await run_in_threadpool(conversation_ended, self.settings.database_url, session_id):
-            raise BadInput(ENDED, 409)
+            raise GatewayError(ENDED, 409)
 
 
 def conversation_ended(url: str, session_id: str) -> bool:

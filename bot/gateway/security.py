@@ -28,6 +28,8 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from bot.gateway.errors import GatewayError
+
 MAX_BODY_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 20
 # Sequence numbers and ids fit PostgreSQL's INTEGER.
@@ -37,15 +39,6 @@ TOO_LARGE = "Forespørgslen er for stor."
 BAD_JSON = "Forespørgslen er ikke gyldig JSON."
 TOO_DEEP = "Forespørgslen er for dybt indlejret."
 BAD_TEXT = "Forespørgslen indeholder ugyldige tegn."
-
-
-class BadInput(Exception):
-    """A request the gateway refuses; ``message`` is Danish."""
-
-    def __init__(self, message: str, status_code: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status_code = status_code
 
 
 # --- session ids ------------------------------------------------------------------------------
@@ -58,9 +51,9 @@ BAD_SESSION_ID = "session_id skal være 22-64 tegn: bogstaver, tal, - og _."
 
 def check_session_id(value: Any) -> str:
     if not isinstance(value, str) or not value:
-        raise BadInput("session_id mangler.", 422)
+        raise GatewayError("session_id mangler.", 422)
     if not SESSION_ID_PATTERN.match(value):
-        raise BadInput(BAD_SESSION_ID, 422)
+        raise GatewayError(BAD_SESSION_ID, 422)
     return value
 
 
@@ -86,8 +79,8 @@ def trusted_networks(proxies: Iterable[str]) -> tuple[Any, ...]:
     for item in proxies:
         try:
             networks.append(ipaddress.ip_network(item, strict=False))
-        except ValueError as exc:
-            raise ValueError(f"BORGER_TRUSTED_PROXIES: not an address or network: {item}") from exc
+        except ValueError as exc:  # Settings checked them at start; here only for direct callers
+            raise ValueError(f"not an address or network: {item}") from exc
     return tuple(networks)
 
 
@@ -140,12 +133,12 @@ def origin_allowed(connection: HTTPConnection, allowed: Iterable[str]) -> bool:
 
 def _check(value: Any, depth: int) -> Any:
     if depth > MAX_JSON_DEPTH:
-        raise BadInput(TOO_DEEP)
+        raise GatewayError(TOO_DEEP, 400)
     if isinstance(value, str):
         try:
             value.encode("utf-8")
         except UnicodeEncodeError as exc:  # a lone surrogate such as "\ud800"
-            raise BadInput(BAD_TEXT) from exc
+            raise GatewayError(BAD_TEXT, 400) from exc
         # PostgreSQL cannot store NUL in text; it carries no meaning in a message anyway.
         return value.replace("\x00", "")
     if isinstance(value, list):
@@ -159,30 +152,30 @@ def parse_json(raw: bytes) -> Any:
     try:
         text = raw.decode("utf-8") if raw else ""
     except UnicodeDecodeError as exc:
-        raise BadInput(BAD_JSON) from exc
+        raise GatewayError(BAD_JSON, 400) from exc
     # Cheap guard before the parser recurses: far more brackets than any real request.
     if text.count("[") + text.count("{") > 2000:
-        raise BadInput(TOO_DEEP)
+        raise GatewayError(TOO_DEEP, 400)
     try:
         value = json.loads(text)
     except RecursionError as exc:
-        raise BadInput(TOO_DEEP) from exc
+        raise GatewayError(TOO_DEEP, 400) from exc
     except ValueError as exc:
-        raise BadInput(BAD_JSON) from exc
+        raise GatewayError(BAD_JSON, 400) from exc
     return _check(value, 0)
 
 
 def parse_json_object(raw: bytes, what: str = "Forespørgslen skal være et JSON-objekt.") -> dict:
     value = parse_json(raw)
     if not isinstance(value, dict):
-        raise BadInput(what)
+        raise GatewayError(what, 400)
     return value
 
 
 def bounded_int(value: Any, message: str, minimum: int = 0) -> int:
     """An integer within what the database stores, else 422 with ``message``."""
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_INT:
-        raise BadInput(message, 422)
+        raise GatewayError(message, 422)
     return value
 
 

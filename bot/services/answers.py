@@ -19,9 +19,10 @@ from typing import Any
 
 import yaml
 
-from bot.core.config import get_settings
+from bot.core.config import DEFAULT_CACHE_DIR, DEFAULT_KNOWLEDGE_DIR
 from bot.services.answering import AnswerEngine, Context, Decision, Outcome, Thresholds
 from bot.services.knowledge import Article, knowledge_fingerprint, load_articles
+from bot.services.library import Library, find_branch, format_opening_hours, load_library
 from bot.services.retrieval import Bm25Lemmas, DenseE5, Hybrid
 
 OPENING_HOURS_PLACEHOLDER = "{aabningstider}"
@@ -81,14 +82,18 @@ def article_meta(article: Article) -> dict[str, str]:
     }
 
 
-def render_article(article: Article, message: str = "") -> Answer:
-    engine = get_engine()
+def render_article(
+    article: Article,
+    message: str = "",
+    engine: KnowledgeEngine | None = None,
+    library: Library | None = None,
+) -> Answer:
+    engine = engine or get_engine()
     text = article.body
     if OPENING_HOURS_PLACEHOLDER in text:
-        # Imported here: only opening-hours answers need the library config.
-        from bot.services.library import find_branch, format_opening_hours
-
-        text = text.replace(OPENING_HOURS_PLACEHOLDER, format_opening_hours(find_branch(message)))
+        library = library or load_library()
+        hours = format_opening_hours(find_branch(message, library), library)
+        text = text.replace(OPENING_HOURS_PLACEHOLDER, hours)
     buttons = [
         article_button(engine.articles[r]) for r in article.related if r in engine.articles
     ]
@@ -101,9 +106,15 @@ def render_article(article: Article, message: str = "") -> Answer:
     )
 
 
-def render(decision: Decision, message: str, intent: str | None = None) -> Answer:
+def render(
+    decision: Decision,
+    message: str,
+    intent: str | None = None,
+    engine: KnowledgeEngine | None = None,
+    library: Library | None = None,
+) -> Answer:
     if decision.outcome is Outcome.ANSWER and decision.article is not None:
-        return render_article(decision.article, message)
+        return render_article(decision.article, message, engine, library)
     if decision.outcome is Outcome.CLARIFY:
         choices = decision.choices
         buttons = [article_button(a) for a in choices] + [SOMETHING_ELSE]
@@ -128,21 +139,33 @@ def answer_question(
     intent_confidence: float = 1.0,
     context: Context | None = None,
     intent: str | None = None,
+    *,
+    engine: KnowledgeEngine | None = None,
+    library: Library | None = None,
 ) -> Answer:
-    """The reply to a knowledge question; a named article (a button) wins."""
-    engine = get_engine()
+    """The reply to a knowledge question; a named article (a button) wins.
+
+    ``engine`` and ``library`` come from the caller's settings (get_engine(knowledge_dir,
+    cache_dir), load_library(library_config)); left out, the shipped ones."""
+    engine = engine or get_engine()
     if article_id:
         article = engine.article(article_id)
         if article is not None:
-            return render_article(article, message)
+            return render_article(article, message, engine, library)
     decision = engine.decide(message, topic or None, intent_confidence, context)
-    return render(decision, message, intent)
+    return render(decision, message, intent, engine, library)
 
 
-def confident_answer(message: str, topic: str | None) -> Answer | None:
+def confident_answer(
+    message: str,
+    topic: str | None,
+    *,
+    engine: KnowledgeEngine | None = None,
+    library: Library | None = None,
+) -> Answer | None:
     """An article only when the engine is sure (e.g. a question asked in the middle of a
     form, where a wrong guess would derail the form)."""
-    answer = answer_question(message, topic)
+    answer = answer_question(message, topic, engine=engine, library=library)
     return answer if answer.kind == "answer" else None
 
 
@@ -169,9 +192,9 @@ def load_overviews(directory: Path) -> dict[str, Overview]:
     }
 
 
-def overview(topic: str) -> Answer | None:
-    engine = get_engine()
-    entry = _overviews(get_settings().knowledge_dir.resolve()).get(topic)
+def overview(topic: str, engine: KnowledgeEngine | None = None) -> Answer | None:
+    engine = engine or get_engine()
+    entry = _overviews(engine.directory).get(topic)
     if entry is None:
         return None
     buttons = [
@@ -195,7 +218,14 @@ class KnowledgeEngine(AnswerEngine):
     """The answer engine over the current articles, with ids kept permanent: an old id from
     knowledge/_moved.yml (a button in an old transcript) still finds its article."""
 
-    def __init__(self, articles: dict[str, Article], moved: dict[str, str], cache_dir: Path):
+    def __init__(
+        self,
+        articles: dict[str, Article],
+        moved: dict[str, str],
+        cache_dir: Path,
+        directory: Path = DEFAULT_KNOWLEDGE_DIR,
+    ):
+        self.directory = directory  # where the articles, overviews and moved ids are
         dense = DenseE5(articles, cache_dir)
         lexical = Bm25Lemmas(articles)
         retriever = Hybrid(articles, [(dense, 1.0, DENSE_TEMPERATURE), (lexical, 0.4, 2.0)])
@@ -210,14 +240,16 @@ DENSE_TEMPERATURE = 0.005
 THRESHOLDS = Thresholds()
 
 
-def get_engine(directory: Path | None = None) -> KnowledgeEngine:
-    settings = get_settings()
-    directory = (directory or settings.knowledge_dir).resolve()
-    return _engine(directory, knowledge_fingerprint(directory), settings.cache_dir)
+def get_engine(
+    directory: Path = DEFAULT_KNOWLEDGE_DIR, cache_dir: Path = DEFAULT_CACHE_DIR
+) -> KnowledgeEngine:
+    """The engine over settings.knowledge_dir (embeddings cached in settings.cache_dir)."""
+    directory = directory.resolve()
+    return _engine(directory, knowledge_fingerprint(directory), cache_dir)
 
 
 @lru_cache(maxsize=2)
 def _engine(directory: Path, fingerprint: tuple, cache_dir: Path) -> KnowledgeEngine:
     moved_path = directory / "_moved.yml"
     moved = yaml.safe_load(moved_path.read_text(encoding="utf-8")) if moved_path.exists() else {}
-    return KnowledgeEngine(load_articles(directory), dict(moved or {}), cache_dir)
+    return KnowledgeEngine(load_articles(directory), dict(moved or {}), cache_dir, directory)

@@ -15,13 +15,14 @@ import contextlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.core.config import Settings
+from bot.core.handoff_states import ConversationState, Event, allowed_events, transition
 from bot.db.models import (
     ENROLMENT_CANCELLED,
     AccessCode,
@@ -45,7 +46,6 @@ from bot.services.staff_auth import record_audit
 from bot.services.transcripts import iso_utc
 from bot.services.validation import contacts_in, mask_contacts, normalize_contact
 
-TICKET_ACTIVE_FOR_CITIZEN = ("queued", "with_staff")
 _BATCH = 500
 
 
@@ -122,7 +122,7 @@ def purge(
     def days(own: int) -> timedelta:
         return timedelta(days=own if older_than_days is None else older_than_days)
 
-    booking_cutoff = local - days(settings.booking_retention_days)
+    booking_cutoff = local - days(settings.retention_days)
     transcript_cutoff = utc - days(settings.transcript_retention_days)
     ticket_cutoff = utc - days(settings.ticket_retention_days)
     report = PurgeReport(
@@ -157,7 +157,7 @@ def purge(
             session.execute(delete(StaffSession).where(StaffSession.expires_at < day_ago)).rowcount
             or 0
         )
-    cutoff_unix = transcript_cutoff.replace(tzinfo=timezone.utc).timestamp()
+    cutoff_unix = transcript_cutoff.replace(tzinfo=UTC).timestamp()
     report.trackers, report.tracker_rows = purge_trackers(
         settings.tracker_database_url, cutoff_unix
     )
@@ -189,11 +189,15 @@ def delete_conversation(settings: Settings, conversation_id: str) -> bool:
         for ticket in session.execute(
             select(HandoffTicket).where(HandoffTicket.conversation_id == conversation_id)
         ).scalars():
-            if ticket.status in TICKET_ACTIVE_FOR_CITIZEN:
-                ticket.status, ticket.closed_at = "cancelled", utc_now()
+            # The citizen leaving, as the state machine has it (a live chat in the queue or
+            # with staff); other tickets keep their state.
+            if Event.CITIZEN_LEAVES in allowed_events(ticket.kind, ticket.status):
+                leaving = transition(ticket.kind, ticket.status, Event.CITIZEN_LEAVES)
+                ticket.kind, ticket.status = leaving.target
+                ticket.closed_at = utc_now()
             ticket.conversation_id = None
         session.execute(delete(ChatMessage).where(ChatMessage.conversation_id == conversation_id))
-        conversation.state, conversation.topic = "closed", None
+        conversation.state, conversation.topic = ConversationState.CLOSED, None
         conversation.assigned_staff, conversation.ended_at = None, utc_now()
         # No conversation id in the audit entry: it is the secret that was just retired.
         record_audit(session, "citizen_deleted_conversation")

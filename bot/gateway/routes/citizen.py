@@ -1,5 +1,9 @@
-"""The citizen's side of the gateway: widget assets, the foyer kiosk page and their small APIs.
+"""The citizen's side of the gateway, in one router: the chat, the widget and kiosk pages and
+their small APIs.
 
+- ``POST /api/chat``, ``GET /api/conversation/{session_id}`` and the WebSocket
+  ``/api/ws/{session_id}``: the chat itself (DESIGN.md, "Chat API");
+- ``POST /api/handoff/cancel`` (leave the staff queue), ``POST /api/kiosk/call``;
 - ``/widget.js`` and ``/widget.css``: the embeddable chat widget (one ``<script>`` tag).
 - ``/kiosk?branch=<id>``: the touch-screen kiosk page, with its idle timings served into it.
 - ``GET /api/widget/config``: the welcome message and its topic buttons.
@@ -16,13 +20,12 @@ from __future__ import annotations
 import html
 import json
 import logging
-import os
 import secrets
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -34,13 +37,25 @@ from bot.core.config import Settings
 from bot.db.models import ChatMessage, Conversation, utc_now
 from bot.db.session import session_scope
 from bot.db.transcripts import add_message, get_or_create_conversation
+from bot.gateway.chat import ENDED_STATES, ChatService
+from bot.gateway.errors import GatewayError
 from bot.gateway.guard import Guard
-from bot.gateway.hub import STAFF_CHANNEL, citizen_channel
+from bot.gateway.hub import STAFF_CHANNEL, Hub, citizen_channel
 from bot.gateway.rasa_client import AssistantUnavailable
-from bot.gateway.security import CONSOLE_CSP, bounded_int, check_session_id, parse_json_object
+from bot.gateway.ratelimit import TOO_MANY_SOCKETS, RateLimited
+from bot.gateway.requests import SMALL_BODY_BYTES, json_object
+from bot.gateway.security import (
+    CONSOLE_CSP,
+    MAX_INT,
+    bounded_int,
+    check_session_id,
+    deny,
+    parse_json_object,
+)
+from bot.gateway.sockets import forward_events
 from bot.services.library import load_library
 from bot.services.privacy import delete_conversation
-from bot.services.transcripts import message_to_dict
+from bot.services.transcripts import message_to_dict, messages_after
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
@@ -76,8 +91,6 @@ _INTENTS_TTL_SECONDS = 60.0
 
 # --- kiosk ----------------------------------------------------------------------------------
 
-KIOSK_IDLE_WARN_DEFAULT = 90.0
-KIOSK_IDLE_RESET_DEFAULT = 120.0
 _KIOSK_IDLE_MAX = 3600.0
 # Nothing may frame the kiosk (a framing page could read over the citizen's shoulder).
 KIOSK_CSP = CONSOLE_CSP
@@ -105,12 +118,11 @@ def allowed_origins(settings: Settings) -> list[str]:
     The same list is the Origin check of the citizen API and WebSocket and the CSP's
     frame-ancestors of the citizen pages.
     """
-    raw = list(settings.allowed_origins)
-    if "*" in raw:
+    if "*" in settings.allowed_origins:
         return ["*"]
     port = settings.gateway_port
     own = [f"http://{settings.host}:{port}", f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
-    return list(dict.fromkeys(own + [origin.rstrip("/") for origin in raw]))
+    return list(dict.fromkeys(own + list(settings.allowed_origins)))
 
 
 class CitizenCORSMiddleware:
@@ -146,24 +158,25 @@ def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-async def _json_object(request: Request) -> dict[str, Any]:
-    return parse_json_object(await request.body())
-
-
 def _session_id(body: dict[str, Any]) -> str:
     return check_session_id(body.get("session_id"))
 
 
-def _guard(request: Request) -> Guard:
+def _guard(request: Request | WebSocket) -> Guard:
     return request.app.state.guard
 
 
-async def _citizen_call(request: Request, bucket: str) -> tuple[dict[str, Any], str]:
-    """What every citizen POST checks first: Origin, the JSON body, the session id and the
-    rate limit of ``bucket``; returns (body, session id)."""
+async def _citizen_call(
+    request: Request, bucket: str, *, small: bool = False
+) -> tuple[dict[str, Any], str]:
+    """What every citizen POST checks first: Origin, the JSON body (``small``: a few fields
+    at most, as the handoff calls), the session id and the rate limit of ``bucket``;
+    returns (body, session id)."""
     guard = _guard(request)
     guard.check_origin(request)
-    body = await _json_object(request)
+    body = await json_object(
+        request, max_bytes=SMALL_BODY_BYTES if small else None, empty_is_object=small
+    )
     session_id = _session_id(body)
     await guard.limit(request, bucket, session_id)
     return body, session_id
@@ -216,7 +229,7 @@ def _channel(value: Any) -> str:
     if value in (None, ""):
         return "web"
     if value not in CHANNELS:
-        raise HTTPException(422, "channel skal være 'web' eller 'kiosk'.")
+        raise GatewayError("channel skal være 'web' eller 'kiosk'.", 422)
     return value
 
 
@@ -242,21 +255,21 @@ async def widget_css() -> FileResponse:
     return _asset("widget.css", "text/css; charset=utf-8")
 
 
-def _seconds(value: str | None, env: str, default: float) -> float:
-    for raw in (value, os.environ.get(env)):
-        try:
-            seconds = float(raw) if raw not in (None, "") else None
-        except ValueError:
-            seconds = None
-        if seconds is not None and 1 <= seconds <= _KIOSK_IDLE_MAX:
-            return seconds
-    return default
+def _seconds(value: str | None, default: float) -> float:
+    try:
+        seconds = float(value) if value not in (None, "") else None
+    except ValueError:
+        seconds = None
+    return seconds if seconds is not None and 1 <= seconds <= _KIOSK_IDLE_MAX else default
 
 
-def kiosk_timing(idle_warn: str | None, idle_reset: str | None) -> tuple[float, float]:
-    """Seconds of inactivity before the warning and before the reset (query, env, default)."""
-    warn = _seconds(idle_warn, "BORGER_KIOSK_IDLE_WARN", KIOSK_IDLE_WARN_DEFAULT)
-    reset = _seconds(idle_reset, "BORGER_KIOSK_IDLE_RESET", KIOSK_IDLE_RESET_DEFAULT)
+def kiosk_timing(
+    idle_warn: str | None, idle_reset: str | None, settings: Settings
+) -> tuple[float, float]:
+    """Seconds of inactivity before the warning and before the reset: the query's (a kiosk
+    set up for testing), else BORGER_KIOSK_IDLE_WARN/RESET."""
+    warn = _seconds(idle_warn, settings.kiosk_idle_warn)
+    reset = _seconds(idle_reset, settings.kiosk_idle_reset)
     if reset <= warn:
         reset = warn + max(10.0, warn / 3)
     return warn, reset
@@ -300,7 +313,7 @@ async def kiosk(
     if chosen is None:
         choices = [(b.id, b.name) for b in library.branches]
         return _branch_chooser(library.name, choices, 404 if branch else 200)
-    warn, reset = kiosk_timing(idle_warn, idle_reset)
+    warn, reset = kiosk_timing(idle_warn, idle_reset, _settings(request))
     config = {
         "branchId": chosen.id,
         "branchName": chosen.name,
@@ -374,25 +387,25 @@ def _start(
 async def start_session(request: Request) -> JSONResponse:
     guard = _guard(request)
     guard.check_origin(request)
-    body = await _json_object(request)
+    body = await json_object(request)
     session_id = _session_id(body)
     channel = _channel(body.get("channel"))
     key_branch = kiosk_branch(_settings(request), body.get("kiosk_key"))
     if channel == "kiosk" and key_branch is None:
-        raise HTTPException(403, KIOSK_NOT_SET_UP)
+        raise GatewayError(KIOSK_NOT_SET_UP, 403)
     # A kiosk is known by its key: the foyer shares the public network's address.
     await guard.limit(request, "start", session_id, client_key=key_branch or None)
     branch_id = body.get("branch_id") or None
     if branch_id is not None:
         library = load_library(_settings(request).library_config)
         if not isinstance(branch_id, str) or library.branch(branch_id) is None:
-            raise HTTPException(422, "Filialen findes ikke.")
+            raise GatewayError("Filialen findes ikke.", 422)
     welcome = await _welcome(request, channel)
     stored = await run_in_threadpool(
         _start, _settings(request), session_id, channel, branch_id, welcome
     )
     if stored is None:
-        raise HTTPException(409, "Samtalen er afsluttet. Start en ny samtale.")
+        raise GatewayError("Samtalen er afsluttet. Start en ny samtale.", 409)
     for message in stored:
         await request.app.state.hub.publish(
             citizen_channel(session_id), {"type": "message", "message": message})
@@ -410,9 +423,9 @@ def _rate(settings: Settings, session_id: str, seq: int, rating: str) -> bool:
             )
         ).scalar_one_or_none()
         if message is None:
-            raise HTTPException(404, "Beskeden findes ikke i denne samtale.")
+            raise GatewayError("Beskeden findes ikke i denne samtale.", 404)
         if message.sender != "bot":
-            raise HTTPException(422, "Du kan kun bedømme assistentens svar.")
+            raise GatewayError("Du kan kun bedømme assistentens svar.", 422)
         # A new dict, so SQLAlchemy sees the JSON column change.
         message.payload = {**(message.payload or {}), "feedback": rating}
         session.flush()
@@ -432,7 +445,7 @@ async def feedback(request: Request) -> JSONResponse:
     await _guard(request).require_open(session_id)
     rating = body.get("rating")
     if rating not in ("up", "down"):
-        raise HTTPException(422, "rating skal være 'up' eller 'down'.")
+        raise GatewayError("rating skal være 'up' eller 'down'.", 422)
     twice_down = await run_in_threadpool(_rate, _settings(request), session_id, seq, rating)
     messages: list[dict[str, Any]] = []
     if twice_down:
@@ -458,7 +471,7 @@ def _close(settings: Settings, session_id: str) -> bool:
 async def end_session(request: Request) -> JSONResponse:
     _, session_id = await _citizen_call(request, "end")
     if not await run_in_threadpool(_close, _settings(request), session_id):
-        raise HTTPException(404, "Samtalen findes ikke.")
+        raise GatewayError("Samtalen findes ikke.", 404)
     assistant_reset = True
     try:
         await request.app.state.rasa.restart(session_id)
@@ -486,9 +499,162 @@ async def delete_session(request: Request) -> JSONResponse:
     _, session_id = await _citizen_call(request, "delete")
     settings = _settings(request)
     if not await run_in_threadpool(delete_conversation, settings, session_id):
-        raise HTTPException(404, "Samtalen findes ikke.")
+        raise GatewayError("Samtalen findes ikke.", 404)
     hub = request.app.state.hub
     await hub.publish(citizen_channel(session_id), {"type": "session", "state": "deleted"})
     # A chat that was waiting for staff has left the queue.
     await hub.publish(STAFF_CHANNEL, {"type": "queue_changed", "new_ticket_id": None})
     return JSONResponse({"deleted": True, "message": DELETED_TEXT})
+
+
+# --- the chat itself --------------------------------------------------------------------------
+
+
+def parse_chat_request(raw: bytes, max_chars: int) -> tuple[str, str]:
+    """Validate the body by hand so every rejection gets a clear Danish reason."""
+    body = parse_json_object(raw, "Forespørgslen skal være et JSON-objekt med session_id og text.")
+    session_id = check_session_id(body.get("session_id"))
+    text = body.get("text")
+    if not isinstance(text, str):
+        raise GatewayError("text mangler: skriv en besked.")
+    if not text.strip():
+        raise GatewayError("Beskeden er tom. Skriv dit spørgsmål, og prøv igen.")
+    if len(text) > max_chars:
+        raise GatewayError(
+            f"Beskeden er for lang ({len(text)} tegn). Skriv højst {max_chars} tegn ad gangen.",
+            413,
+        )
+    return session_id, text
+
+
+def _chat(request: Request | WebSocket) -> ChatService:
+    return request.app.state.chat
+
+
+@router.post("/api/chat")
+async def chat(request: Request) -> JSONResponse:
+    settings = _settings(request)
+    guard = _guard(request)
+    guard.check_origin(request)
+    session_id, text = parse_chat_request(await request.body(), settings.max_message_chars)
+    await guard.limit(request, "chat", session_id)
+    await guard.require_open(session_id)
+    reply = await _chat(request).handle(session_id, text)
+    return JSONResponse(reply.to_json(), status_code=reply.status_code)
+
+
+@router.get("/api/conversation/{session_id}")
+async def conversation(
+    request: Request, session_id: str, after: Annotated[int, Query(ge=0, le=MAX_INT)] = 0
+) -> JSONResponse:
+    """The citizen's own transcript, e.g. to restore the chat after a page reload."""
+    guard = _guard(request)
+    guard.check_origin(request)
+    check_session_id(session_id)
+    await guard.require_open(session_id)
+    messages = await run_in_threadpool(
+        messages_after, _settings(request).database_url, session_id, after
+    )
+    return JSONResponse({"session_id": session_id, "messages": messages})
+
+
+@router.websocket("/api/ws/{session_id}")
+async def citizen_socket(websocket: WebSocket, session_id: str, after: str = "0") -> None:
+    """Live messages of one conversation: first everything after `after`, then new ones."""
+    guard = _guard(websocket)
+    address = guard.address(websocket)
+    maximum = websocket.app.state.settings.max_sockets_per_address
+    try:
+        guard.check_origin(websocket)
+        check_session_id(session_id)
+        start = bounded_int(int(after) if after.isdigit() else -1, "after er ugyldigt.")
+        await guard.limit(websocket, "ws", session_id)
+        await guard.require_open(session_id)
+    except GatewayError as exc:
+        await deny(websocket, exc.status_code, exc.message)
+        return
+    except RateLimited as exc:
+        await deny(websocket, 429, exc.message, exc.retry_after)
+        return
+    if not await guard.limiter.open_socket(address, maximum):
+        await deny(websocket, 429, TOO_MANY_SOCKETS, 60)
+        return
+    try:
+        await websocket.accept()
+        await _citizen_feed(websocket, session_id, start)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        await guard.limiter.close_socket(address, maximum)
+
+
+async def _citizen_feed(websocket: WebSocket, session_id: str, after: int) -> None:
+    hub: Hub = websocket.app.state.hub
+    channel = citizen_channel(session_id)
+    queue = hub.subscribe(channel)
+    url = websocket.app.state.settings.database_url
+    try:
+        # Subscribe before reading the backlog, so nothing falls between the two.
+        backlog = await run_in_threadpool(messages_after, url, session_id, after)
+        sent = after
+        for message in backlog:
+            await websocket.send_json({"type": "message", "message": message})
+            sent = message["seq"]
+        # The handoff state as it is now: it may have changed while the client was away.
+        handoff = await run_in_threadpool(_chat(websocket).handoff.latest, session_id)
+        if handoff is not None:
+            await websocket.send_json({"type": "handoff", "handoff": handoff})
+
+        async def send(event: dict[str, Any]) -> None:
+            nonlocal sent
+            message = event.get("message")
+            if message is not None:
+                if message["seq"] <= sent:
+                    return  # already sent as part of the backlog
+                sent = message["seq"]
+            await websocket.send_json(event)
+            if event.get("type") == "session" and event.get("state") in ENDED_STATES:
+                await websocket.close(code=4410)  # an ended session answers nothing more
+
+        await forward_events(websocket, queue, send)
+    finally:
+        hub.unsubscribe(channel, queue)
+
+
+# --- handing the chat to a person -------------------------------------------------------------
+
+
+@router.post("/api/handoff/cancel")
+async def cancel_handoff(request: Request) -> JSONResponse:
+    """The citizen leaves the queue; their session id is their only key, to this chat only."""
+    _, session_id = await _citizen_call(request, "cancel", small=True)
+    await _guard(request).require_open(session_id)
+    change = await _chat(request).cancel_handoff(session_id)
+    if change is None:
+        raise GatewayError("Samtalen venter ikke på en medarbejder.", 409)
+    return JSONResponse({"session_id": session_id, "handoff": change.handoff})
+
+
+@router.post("/api/kiosk/call")
+async def kiosk_call(request: Request) -> JSONResponse:
+    """"Kald en medarbejder" at a kiosk: a ticket in the staff queue with the branch named."""
+    guard = _guard(request)
+    guard.check_origin(request)
+    body = await json_object(request, max_bytes=SMALL_BODY_BYTES, empty_is_object=True)
+    session_id = _session_id(body)
+    branch_id = body.get("branch_id")
+    settings = _settings(request)
+    library = load_library(settings.library_config)
+    if not isinstance(branch_id, str) or library.branch(branch_id) is None:
+        raise GatewayError("Filialen findes ikke.", 422)
+    key_branch = kiosk_branch(settings, body.get("kiosk_key"))
+    if key_branch is None or (key_branch and key_branch != branch_id):
+        raise GatewayError(KIOSK_NOT_SET_UP, 403)
+    # Counted per kiosk (its key) when kiosks have keys: a foyer shares its address.
+    await guard.limit(request, "kiosk_call", session_id, client_key=key_branch or None)
+    await guard.require_open(session_id)
+    chat = _chat(request)
+    ok, message, change = await run_in_threadpool(chat.handoff.kiosk_call, session_id, branch_id)
+    if change is not None:
+        await chat.publish_change(change, positions=False)
+    return JSONResponse({"ok": ok, "message": message})

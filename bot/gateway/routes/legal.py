@@ -105,7 +105,7 @@ databeskyttelsesforordningens artikel 6, stk. 1, litra e, og lov om biblioteksvi
 <ul>
 <li>Samtaler (også dine vurderinger af svarene): {_days(settings.transcript_retention_days)}
 efter den sidste besked.</li>
-<li>Bookinger og kursustilmeldinger: {_days(settings.booking_retention_days)} efter
+<li>Bookinger og kursustilmeldinger: {_days(settings.retention_days)} efter
 aftalen.</li>
 <li>Henvendelser til en medarbejder: {_days(settings.ticket_retention_days)} efter den sidste
 ændring.</li>
