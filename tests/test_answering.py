@@ -18,6 +18,7 @@ from bot.services.answering import (
     Outcome,
     Thresholds,
     intent_hint,
+    is_vague,
     looks_like_follow_up,
 )
 from bot.services.knowledge import Article
@@ -41,6 +42,8 @@ ARTICLES = {
         article("pas-bestil", "out_of_scope", "Bestil eller forny pas"),
         article("pas-boern", "out_of_scope", "Pas til børn"),
         article("koerekort-mistet", "koerekort", "Mistet kørekort"),
+        article("koerekort-forny", "koerekort", "Forny kørekort"),
+        article("kurser-pris", "courses", "Hvad koster kurserne"),
         article("mitid-mistet-telefon", "mitid", "Mistet telefon med MitID"),
     )
 }
@@ -106,8 +109,8 @@ def test_a_loosely_related_best_article_is_offered_not_answered() -> None:
 
 
 def test_the_intent_topic_tips_a_close_call_but_a_clear_article_elsewhere_wins() -> None:
-    close = {"mistet": ({"koerekort-mistet": 0.40, "mitid-mistet-telefon": 0.38}, 0.92)}
-    assert engine(close).decide("mistet", "koerekort", 1.0).article.id == "koerekort-mistet"
+    close = {"mistet id": ({"koerekort-mistet": 0.40, "mitid-mistet-telefon": 0.38}, 0.92)}
+    assert engine(close).decide("mistet id", "koerekort", 1.0).article.id == "koerekort-mistet"
     # The NLU says MitID, but the retriever is sure the question is about the licence.
     clear = {"mistet kørekort": ({"koerekort-mistet": 0.85, "mitid-mistet-telefon": 0.05}, 0.94)}
     decision = engine(clear).decide("mistet kørekort", "mitid", 1.0)
@@ -115,14 +118,30 @@ def test_the_intent_topic_tips_a_close_call_but_a_clear_article_elsewhere_wins()
 
 
 def test_a_follow_up_leans_on_the_conversation_s_topic() -> None:
-    # Alone, "for børn" could be MitID for children as well as a child's passport.
+    # Alone, "id til børn" could be MitID for children as well as a child's passport.
     shares = {"pas-boern": 0.36, "mitid-mistet-telefon": 0.42}
-    retriever = FixedRetriever({"gælder det også for børn?": (shares, 0.90)})
+    retriever = FixedRetriever({"og hvad med id til børn?": (shares, 0.90)})
     decision = AnswerEngine(ARTICLES, retriever, THRESHOLDS).decide(
-        "gælder det også for børn?", context=Context("out_of_scope", "pas-bestil")
+        "og hvad med id til børn?", context=Context("out_of_scope", "pas-bestil")
     )
     assert decision.follow_up
     assert decision.article.id == "pas-boern"
+
+
+def test_a_message_without_a_subject_never_changes_the_subject() -> None:
+    # Alone, "hvad koster det?" is confidently the course-price article; after the licence
+    # article it asks what the licence costs.
+    retriever = FixedRetriever(
+        {
+            "hvad koster det?": ({"kurser-pris": 0.9}, 0.95),
+            "hvad koster det? Forny kørekort": ({"koerekort-forny": 0.7}, 0.92),
+        }
+    )
+    decision = AnswerEngine(ARTICLES, retriever, THRESHOLDS).decide(
+        "hvad koster det?", "courses", 0.9, Context("koerekort", "koerekort-forny")
+    )
+    assert decision.follow_up
+    assert decision.article.id == "koerekort-forny"
 
 
 def test_a_message_without_a_subject_borrows_the_article_s_words() -> None:
@@ -188,3 +207,18 @@ def test_the_intent_hint_of_a_fallback_is_its_best_real_intent() -> None:
     assert intent_hint("ask_mitid", 0.9, (), INTENT_TOPICS) == ("mitid", 0.9)
     assert intent_hint("out_of_scope", 0.7, (), INTENT_TOPICS) == ("out_of_scope", 0.7)
     assert intent_hint("greet", 0.99, (), INTENT_TOPICS) == (None, 0.0)
+
+
+@pytest.mark.parametrize("text", ["jeg har mistet mit kort", "kort væk", "glemt kode", "min app"])
+def test_a_message_that_could_be_about_several_things_is_asked_about(text: str) -> None:
+    assert is_vague(text)
+    # Even when the retriever leans clearly on one article, the citizen is asked which.
+    retriever = FixedRetriever({text: ({"koerekort-mistet": 0.8, "pas-bestil": 0.1}, 0.95)})
+    decision = AnswerEngine(ARTICLES, retriever, THRESHOLDS).decide(text)
+    assert decision.outcome is Outcome.CLARIFY
+    assert len(decision.choices) >= 2
+
+
+@pytest.mark.parametrize("text", ["mistet kørekort", "glemt kode til mitid", "mistet pas"])
+def test_a_message_that_names_its_subject_is_not_vague(text: str) -> None:
+    assert not is_vague(text)
