@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.core.config import Settings, load_settings
+from bot.core.logs import install_log_scrubbing
 from bot.db import session as db
 from bot.services.answers import KnowledgeEngine, get_engine
 from bot.services.handoff import HandoffService
@@ -53,6 +54,9 @@ class ActionConfig:
         return f"<ActionConfig {self.settings.database_url}>"
 
 
+# The action server's entry point: its log lines, like the gateway's, never carry a CPR
+# number or a chat session id.
+install_log_scrubbing()
 config = ActionConfig(load_settings())
 
 __all__ = ["ActionConfig", "config"]

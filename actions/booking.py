@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from actions import config
 from actions.forms.base import (
+    ATTEMPTS_SLOT,
     STOP_BUTTON,
     ReaskingFormValidationAction,
     button,
@@ -27,7 +28,7 @@ from actions.forms.base import (
 )
 from actions.forms.confirm import ask_to_confirm, confirm_then_write, contact_label
 from actions.forms.details import CitizenDetailsMixin
-from actions.forms.lookup import LookupForm
+from actions.forms.lookup import LookupForm, count_failure, lookup_locked
 from actions.forms.readers import (
     FINISH,
     PROBLEM,
@@ -57,6 +58,7 @@ from bot.services.booking import (
     SlotInPastError,
     SlotNotFoundError,
     SlotTakenError,
+    TooManyBookingsError,
     book_slot,
     bookings_for_contact,
     cancel_booking,
@@ -65,8 +67,19 @@ from bot.services.booking import (
 )
 from bot.services.courses import enrolments_for_contact, waitlist_position
 from bot.services.library import find_branch
+from bot.services.lookups import (
+    CODE_MINUTES,
+    check_code,
+    issue_code,
+    lock_keys,
+    looks_like_code,
+    pending_codes,
+)
+from bot.services.notify import Appointment, Notifier
 
 OFFERED_SLOTS = 5
+NOT_OFFERED = "Vælg en af de tider, jeg har vist dig, eller skriv en dag eller et tidspunkt."
+CONFIRMATION_SENT = " Du får også en bekræftelse med tiden som kalenderfil."
 
 _TOPIC_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (topic, re.compile(pattern, re.IGNORECASE))
@@ -200,8 +213,13 @@ class HelpSlotMixin:
             if early and not is_payload(text) and parse_when(text, now) is not None:
                 return {"when_text": text}
             return {}
-        chosen = payload_value(text, "help_slot") or pick_offered(text, tracker.get_slot("offered"))
+        offered = tracker.get_slot("offered")
+        chosen = payload_value(text, "help_slot") or pick_offered(text, offered)
         if chosen is not None:
+            # Only a slot this chat was shown: a hand-made button payload cannot pick any
+            # slot in the calendar (or the ones held back by the date the citizen asked for).
+            if not isinstance(offered, list) or chosen not in {str(o) for o in offered}:
+                return {PROBLEM: NOT_OFFERED}
             return check_slot(chosen, tracker.get_slot("branch"))
         query = parse_when(text, now) if not is_payload(text) else None
         if query is None:
@@ -278,6 +296,7 @@ class ValidateBookingForm(HelpSlotMixin, CitizenDetailsMixin, ReaskingFormValida
 
     @staticmethod
     def _book(dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+        settings = config.settings
         try:
             with db_session() as session:
                 booking = book_slot(
@@ -286,20 +305,30 @@ class ValidateBookingForm(HelpSlotMixin, CitizenDetailsMixin, ReaskingFormValida
                     tracker.get_slot("citizen_name") or "",
                     tracker.get_slot("citizen_contact") or "",
                     tracker.get_slot("help_topic") or "andet",
+                    max_active=settings.max_bookings_per_contact,
                 )
                 reference, starts = booking.reference, booking.slot.starts_at
                 where = branch_name(booking.slot.branch_id)
+                appointment = Appointment.of(booking, config.library)
         except (SlotTakenError, SlotInPastError, SlotNotFoundError) as exc:
             dispatcher.utter_message(text=f"{exc.message} Her er de næste ledige tider.")
             return {"help_slot": None, "booking_confirmed": None}
+        except TooManyBookingsError as exc:
+            dispatcher.utter_message(text=exc.message)
+            return {FINISH: "failed"}
         except (BookingError, ValueError, TypeError) as exc:
             return {PROBLEM: getattr(exc, "message", BookingError.default_message)}
+        # After the commit: a slow or failing mail server never undoes a booking.
+        notifier = Notifier(settings)
+        sent = notifier.can_reach(appointment.contact_kind) and notifier.booking_confirmation(
+            appointment
+        )
         dispatcher.utter_message(
             text=(
                 f"Din tid er booket: {format_slot(starts)} på {where}. "
                 f"Dit bookingnummer er {reference}. Skriv det ned – du skal bruge det, hvis du "
                 "vil aflyse eller flytte tiden. Husk at tage din telefon eller tablet og dine "
-                "koder med."
+                "koder med." + (CONFIRMATION_SENT if sent else "")
             ),
             buttons=[
                 {"title": "Aflys tiden", "payload": "/cancel_booking"},
@@ -498,7 +527,7 @@ class ValidateCancelBookingForm(LookupForm):
                     branch_name(booking.slot.branch_id),
                 )
         except BookingNotFoundError as exc:
-            return {PROBLEM: exc.message, "lookup_reference": None, "lookup_contact": None}
+            return self.not_found(exc.message, contact, dispatcher, tracker)
         except (AlreadyCancelledError, BookingInPastError) as exc:
             dispatcher.utter_message(text=exc.message)
             return {FINISH: "failed"}
@@ -529,11 +558,9 @@ class ValidateMoveBookingForm(HelpSlotMixin, LookupForm):
                 return {PROBLEM: exc.message, "lookup_contact": None}
             booking = next((b for b in mine if b.reference == reference), None)
             if booking is None:
-                return {
-                    PROBLEM: BookingNotFoundError.default_message,
-                    "lookup_reference": None,
-                    "lookup_contact": None,
-                }
+                return self.not_found(
+                    BookingNotFoundError.default_message, contact, dispatcher, tracker
+                )
             dispatcher.utter_message(
                 text=f"Jeg fandt din tid {format_slot(booking.slot.starts_at)} på "
                 f"{branch_name(booking.slot.branch_id)}."
@@ -601,8 +628,32 @@ class ActionAskMoveConfirmed(Action):
         return []
 
 
+NEEDS_REFERENCE = (
+    "Af hensyn til dit privatliv viser jeg kun dine aftaler, når jeg kan sende en kode til "
+    "dig, og det kan jeg ikke til {what}. Du fik et bookingnummer, da du bookede – med det og "
+    "{contact} kan du aflyse eller flytte tiden her i chatten. Du kan også ringe til "
+    "biblioteket på {phone}."
+)
+CODE_SENT = "Jeg har sendt en kode på 6 cifre til {contact}. Den gælder i {minutes} minutter."
+CODE_NOT_SENT = (
+    "Beklager, koden kunne ikke sendes lige nu. Prøv igen om lidt, eller ring til "
+    "biblioteket på {phone}."
+)
+CODE_WRONG = "Koden passer ikke. Tjek den, og skriv den igen – den har 6 cifre."
+LOOKUP_BUTTONS = [
+    {"title": "Aflys en tid", "payload": "/cancel_booking"},
+    {"title": "Flyt en tid", "payload": "/move_booking"},
+    {"title": "Afmeld et kursus", "payload": "/cancel_enrolment"},
+]
+
+
 class ValidateMyBookingsForm(ReaskingFormValidationAction):
-    """What have I booked? Asks for the phone/e-mail and lists upcoming bookings and courses."""
+    """What have I booked? The contact, then a one-time code sent to it, then the list.
+
+    A phone number or an e-mail alone is no proof of being its owner, so the list is shown
+    only to someone who can read a code sent there (e-mail; SMS when a gateway is set up).
+    The pending code lives in the database, bound to this chat (bot/services/lookups.py),
+    not in a slot: the tracker never holds it, and the form keeps its one slot."""
 
     def name(self) -> str:
         return "validate_my_bookings_form"
@@ -612,10 +663,55 @@ class ValidateMyBookingsForm(ReaskingFormValidationAction):
     ) -> dict[str, Any]:
         if tracker.get_slot("requested_slot") != "lookup_contact":
             return {}
-        found = contact_answer(latest_text(tracker), "lookup_contact")
+        text = latest_text(tracker)
+        with db_session() as session:
+            waiting = bool(pending_codes(session, tracker.sender_id))
+        if waiting and looks_like_code(text):
+            return self._check_code(text, dispatcher, tracker)
+        found = contact_answer(text, "lookup_contact")
         contact = found.get("lookup_contact")
         if not contact:
-            return found
+            return {PROBLEM: CODE_WRONG} if waiting and any(c.isdigit() for c in text) else found
+        if lookup_locked(dispatcher, lock_keys(tracker.sender_id, contact)):
+            return {FINISH: "failed"}
+        kind = "email" if "@" in contact else "phone"
+        notifier = Notifier(config.settings)
+        phone = config.library.phone
+        if not notifier.can_reach(kind):
+            what = "et telefonnummer" if kind == "phone" else "e-mail lige nu"
+            dispatcher.utter_message(
+                text=NEEDS_REFERENCE.format(
+                    what=what, contact=contact_label(contact), phone=phone
+                ),
+                buttons=LOOKUP_BUTTONS,
+            )
+            return {FINISH: "done"}
+        with db_session() as session:
+            code = issue_code(session, tracker.sender_id, kind, contact)
+        if not notifier.access_code(kind, contact, code):
+            dispatcher.utter_message(text=CODE_NOT_SENT.format(phone=phone))
+            return {FINISH: "failed"}
+        dispatcher.utter_message(
+            text=CODE_SENT.format(contact=contact_label(contact), minutes=CODE_MINUTES)
+        )
+        # Nothing to fill yet: the form asks again, and the question is now for the code.
+        return {ATTEMPTS_SLOT: 0}
+
+    def _check_code(
+        self, text: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        with db_session() as session:
+            code = check_code(session, tracker.sender_id, text)
+            contact = code.contact if code else None
+        if contact is None:
+            if count_failure(dispatcher, lock_keys(tracker.sender_id)):
+                return {FINISH: "failed"}
+            return {PROBLEM: CODE_WRONG}
+        self._list(contact, dispatcher)
+        return {FINISH: "done"}
+
+    @staticmethod
+    def _list(contact: str, dispatcher: CollectingDispatcher) -> None:
         lines = []
         with read_db_session() as session:
             for booking in bookings_for_contact(session, contact):
@@ -647,11 +743,5 @@ class ValidateMyBookingsForm(ReaskingFormValidationAction):
             )
         else:
             dispatcher.utter_message(
-                text="Det har du booket:\n" + "\n".join(lines),
-                buttons=[
-                    {"title": "Aflys en tid", "payload": "/cancel_booking"},
-                    {"title": "Flyt en tid", "payload": "/move_booking"},
-                    {"title": "Afmeld et kursus", "payload": "/cancel_enrolment"},
-                ],
+                text="Det har du booket:\n" + "\n".join(lines), buttons=LOOKUP_BUTTONS
             )
-        return {FINISH: "done"}

@@ -44,6 +44,7 @@ from bot.services.courses import (
     EnrolmentNotFoundError,
     SessionNotFoundError,
     SessionStartedError,
+    TooManyWaitlistPlacesError,
     cancel_enrolment,
     enrol,
     upcoming_sessions,
@@ -244,6 +245,7 @@ class ValidateCourseSignupForm(CitizenDetailsMixin, ReaskingFormValidationAction
                     int(tracker.get_slot("course_session")),
                     tracker.get_slot("citizen_name") or "",
                     tracker.get_slot("citizen_contact") or "",
+                    max_waitlist=config.settings.max_waitlist_per_contact,
                 )
                 course_session = enrolment.course_session
                 title = course_session.course.title
@@ -258,7 +260,7 @@ class ValidateCourseSignupForm(CitizenDetailsMixin, ReaskingFormValidationAction
         except (SessionNotFoundError, SessionStartedError) as exc:
             dispatcher.utter_message(text=exc.message)
             return {"course_session": None, "enrol_confirmed": None}
-        except AlreadyEnrolledError as exc:
+        except (AlreadyEnrolledError, TooManyWaitlistPlacesError) as exc:
             dispatcher.utter_message(text=exc.message)
             return {FINISH: "failed"}
         except (BookingError, ValueError, TypeError) as exc:
@@ -389,7 +391,7 @@ class ValidateCancelEnrolmentForm(LookupForm):
                     f"på {branch_name(course_session.branch_id)}"
                 )
         except EnrolmentNotFoundError as exc:
-            return {PROBLEM: exc.message, "lookup_reference": None, "lookup_contact": None}
+            return self.not_found(exc.message, contact, dispatcher, tracker)
         except (EnrolmentAlreadyCancelledError, SessionStartedError) as exc:
             dispatcher.utter_message(text=exc.message)
             return {FINISH: "failed"}

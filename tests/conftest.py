@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "tests.fixtures_db",
+    "tests.fixtures_mail",
     "tests.fixtures_live",
     "tests.fixtures_redis",
     "tests.fixtures_browser",

@@ -102,7 +102,8 @@ def _find_pg_bin() -> Path | None:
     return Path(candidates[-1]).parent if candidates else None
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (for the test servers: PostgreSQL, SMTP, Redis, the stack)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -187,7 +188,7 @@ def _start_server(bin_dir: Path) -> PostgresServer:
     try:
         server.init()
         for attempt in range(3):
-            server.port = _free_port()
+            server.port = free_port()
             try:
                 server.start()
                 return server

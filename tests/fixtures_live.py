@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +17,8 @@ import pytest
 
 from bot.core.config import Settings, load_settings
 from bot.tools.runner import Stack, prepare_database
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.fixtures_db import free_port
+from tests.fixtures_mail import Mailbox, running_smtp
 
 
 @dataclass
@@ -31,6 +26,8 @@ class LiveAssistant:
     stack: Stack
     settings: Settings
     log_dir: Path
+    # The SMTP server the stack sends confirmations, reminders and codes to (if any).
+    mailbox: Mailbox | None = None
 
     @property
     def url(self) -> str:
@@ -65,6 +62,10 @@ def running_assistant(var_dir: Path, **env: str) -> Iterator[LiveAssistant]:
         "BORGER_ACTIONS_PORT": str(free_port()),
         "BORGER_RASA_TOKEN": secrets.token_hex(16),
         "BORGER_DATABASE_URL": f"sqlite:///{var_dir / 'app.db'}",
+        # Every live test talks from 127.0.0.1: one address for the whole suite, so the
+        # per-address limit would be the suite's, not a client's. The security tests start
+        # their own stack with it on (tests/test_security_live.py).
+        "BORGER_RATE_LIMIT_ADDRESS": "0",
         **env,
     }
     with pytest.MonkeyPatch.context() as patch:
@@ -87,5 +88,8 @@ def running_assistant(var_dir: Path, **env: str) -> Iterator[LiveAssistant]:
 
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAssistant]:
-    with running_assistant(tmp_path_factory.mktemp("live-var")) as assistant:
+    with running_smtp() as mailbox, running_assistant(
+        tmp_path_factory.mktemp("live-var"), **mailbox.env()
+    ) as assistant:
+        assistant.mailbox = mailbox
         yield assistant

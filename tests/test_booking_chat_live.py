@@ -8,8 +8,10 @@ offers as buttons, like a citizen would.
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
+from icalendar import Calendar
 from sqlalchemy import select
 
 from bot.db.models import (
@@ -24,6 +26,7 @@ from bot.db.models import (
 from bot.db.session import session_scope
 from bot.services.validation import CONTACT_INVALID, NAME_BAD_CHARS, NAME_TOO_LONG
 from tests.chat_support import REFERENCE, buttons_of, new_session, press, text_of
+from tests.fixtures_mail import Mailbox
 
 pytestmark = pytest.mark.live
 
@@ -204,14 +207,31 @@ def test_full_course_wait_list_and_moving_up(live) -> None:
     assert enrolment_status(live, bo) == ENROLMENT_ENROLLED
 
 
+def wait_for_mail(live, address: str, count: int, timeout: float = 15) -> list:
+    deadline = time.monotonic() + timeout
+    while len(live.mailbox.to(address)) < count:
+        assert time.monotonic() < deadline, f"no e-mail to {address}"
+        time.sleep(0.1)
+    return live.mailbox.to(address)
+
+
 def test_what_have_i_booked_and_moving_a_booking(live) -> None:
     session = new_session()
     reply, _ = to_confirmation(live, session, contact="mona@example.dk")
     reference = REFERENCE.search(text_of(press(live, session, reply, "Ja, book tiden"))).group()
 
+    # The confirmation arrived at the SMTP server, with the booking as a calendar file.
+    [confirmation] = wait_for_mail(live, "mona@example.dk", 1)
+    assert reference in Mailbox.body(confirmation)
+    event = Calendar.from_ical(Mailbox.calendar(confirmation)).walk("VEVENT")[0]
+    assert str(event["uid"]).startswith(reference)
+
     reply = live.chat(session, "hvad har jeg booket")
     assert "e-mail" in text_of(reply)
     reply = live.chat(session, "mona@example.dk")
+    assert reference not in text_of(reply) and "kode" in text_of(reply)  # issue 13
+    code = re.search(r"\b(\d{6})\b", Mailbox.body(wait_for_mail(live, "mona@example.dk", 2)[1]))
+    reply = live.chat(session, code.group(1))
     assert reference in text_of(reply)
 
     reply = live.chat(session, "jeg vil flytte min tid")

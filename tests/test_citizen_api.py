@@ -174,7 +174,7 @@ def test_feedback_is_stored_on_the_bot_message_and_can_be_changed(live) -> None:
         ({"seq": 2, "rating": "meh"}, 422, "rating"),
         ({"seq": "2", "rating": "up"}, 422, "seq"),
         ({"seq": 2, "rating": "up", "session_id": "no such/session"}, 422, "session_id"),
-        ({"seq": 2, "rating": "up", "session_id": "someone-else"}, 404, "findes ikke"),
+        ({"seq": 2, "rating": "up", "session_id": "someone-else-0123456789"}, 404, "findes ikke"),
     ],
 )
 def test_feedback_rejections_are_explained_in_danish(

@@ -47,6 +47,17 @@ def test_values_come_from_the_environment(
     assert settings.max_message_chars == 2000
 
 
+def test_trust_lists_are_split_and_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    clean_environment(monkeypatch)
+    monkeypatch.setenv("BORGER_TRUSTED_PROXIES", "10.0.0.1, 192.168.0.0/24")
+    monkeypatch.setenv("BORGER_KIOSK_KEYS", "hovedbiblioteket:k1 nord:k2")
+    monkeypatch.setenv("BORGER_RATE_LIMIT_ADDRESS", "0")
+    settings = load_settings()
+    assert settings.trusted_proxies == ("10.0.0.1", "192.168.0.0/24")
+    assert settings.kiosk_key_map == {"k1": "hovedbiblioteket", "k2": "nord"}
+    assert settings.rate_limit_address == 0 and settings.rate_limit_session == 30
+
+
 @pytest.mark.parametrize(
     ("variable", "value"),
     [
@@ -57,6 +68,11 @@ def test_values_come_from_the_environment(
         ("BORGER_RETENTION_DAYS", "-1"),
         ("BORGER_KIOSK_IDLE_WARN", "abc"),
         ("BORGER_LOGIN_MAX_FAILURES", "3.5"),
+        ("BORGER_RATE_LIMIT_SESSION", "-1"),
+        ("BORGER_TRUSTED_PROXIES", "10.0.0.1 lb.kildeby.dk"),
+        ("BORGER_KIOSK_KEYS", "hovedbiblioteket:k1 nord"),
+        ("BORGER_SMTP_SECURITY", "tls"),
+        ("BORGER_SMTP_PORT", "0"),
     ],
 )
 def test_a_bad_value_names_its_variable(

@@ -15,8 +15,16 @@ from fastapi.testclient import TestClient
 from bot.core.config import load_settings
 from bot.gateway.app import create_app
 from bot.gateway.rasa_client import AssistantUnavailable, TurnResult
+from bot.gateway.security import BAD_SESSION_ID
 from bot.language.privacy import REDACTED
 from tests.handoff_support import STAFF_PASSWORD, add_staff, avoid_midnight_gap, write_library
+
+# Session ids are the citizen's bearer secret: at least 22 characters (bot/gateway/security.py).
+LONG_ID = b"a" * 22
+
+
+def sid(name: str) -> str:
+    return f"{name}-in-process-test-session"
 
 
 @dataclass
@@ -101,11 +109,11 @@ def test_healthz_reports_checks_and_pythons(client: TestClient) -> None:
 
 
 def test_a_turn_is_answered_tagged_and_stored(client: TestClient) -> None:
-    reply = chat(client, "s1", "Hvordan får jeg MitID?")
+    reply = chat(client, sid("s1"), "Hvordan får jeg MitID?")
     assert reply["topic"] == "mitid"
     assert reply["messages"][0]["text"] == "Du får MitID i appen."
     assert reply["handoff"] is None
-    stored = client.get("/api/conversation/s1").json()["messages"]
+    stored = client.get(f"/api/conversation/{sid('s1')}").json()["messages"]
     assert [(m["sender"], m["text"]) for m in stored] == [
         ("citizen", "Hvordan får jeg MitID?"),
         ("bot", "Du får MitID i appen."),
@@ -113,10 +121,10 @@ def test_a_turn_is_answered_tagged_and_stored(client: TestClient) -> None:
 
 
 def test_cpr_numbers_never_reach_rasa_or_the_transcript(client: TestClient, rasa: FakeRasa) -> None:
-    reply = chat(client, "s2", "mit cpr er 010190-1234")
+    reply = chat(client, sid("s2"), "mit cpr er 010190-1234")
     assert rasa.heard == [f"mit cpr er {REDACTED}"]
     assert "CPR-nummer" in reply["messages"][0]["text"]
-    texts = [m["text"] for m in client.get("/api/conversation/s2").json()["messages"]]
+    texts = [m["text"] for m in client.get(f"/api/conversation/{sid('s2')}").json()["messages"]]
     assert not any("1234" in t for t in texts)
 
 
@@ -127,8 +135,8 @@ def test_cpr_numbers_never_reach_rasa_or_the_transcript(client: TestClient, rasa
         (b"[]", 400, "JSON-objekt"),
         (b'{"text": "hej"}', 422, "session_id mangler"),
         (b'{"session_id": "a b", "text": "hej"}', 422, "bogstaver, tal"),
-        (b'{"session_id": "a", "text": "  "}', 422, "Beskeden er tom"),
-        (b'{"session_id": "a", "text": "' + b"x" * 2001 + b'"}', 413, "for lang"),
+        (b'{"session_id": "%s", "text": "  "}' % LONG_ID, 422, "Beskeden er tom"),
+        (b'{"session_id": "%s", "text": "%s"}' % (LONG_ID, b"x" * 2001), 413, "for lang"),
     ],
 )
 def test_bad_chat_requests_get_a_danish_reason(
@@ -144,9 +152,9 @@ def test_one_danish_error_handler_for_every_layer(client: TestClient) -> None:
     assert client.get("/api/conversation/ok?after=mange").json() == {
         "detail": "Forespørgslen er ikke gyldig."
     }
-    assert client.get("/api/conversation/ikke ok").json() == {"detail": "Ugyldigt session_id."}
+    assert client.get("/api/conversation/ikke ok").json() == {"detail": BAD_SESSION_ID}
     assert client.get("/api/staff/tickets").json() == {"detail": "Du er ikke logget ind."}
-    refused = client.post("/api/handoff/cancel", json={"session_id": "s9"})
+    refused = client.post("/api/handoff/cancel", json={"session_id": sid("s9")})
     assert refused.status_code == 409
     assert refused.json() == {"detail": "Samtalen venter ikke på en medarbejder."}
 
@@ -155,11 +163,11 @@ def test_rasa_down_gets_a_polite_503_and_the_message_is_kept(
     client: TestClient, rasa: FakeRasa
 ) -> None:
     rasa.down = True
-    response = client.post("/api/chat", json={"session_id": "s3", "text": "hej"})
+    response = client.post("/api/chat", json={"session_id": sid("s3"), "text": "hej"})
     assert response.status_code == 503
     assert "teknisk fejl" in response.json()["messages"][0]["text"]
     assert client.get("/healthz").status_code == 503
-    assert client.get("/api/conversation/s3").json()["messages"][0]["text"] == "hej"
+    assert client.get(f"/api/conversation/{sid('s3')}").json()["messages"][0]["text"] == "hej"
 
 
 def staff_login(client: TestClient) -> dict[str, str]:
@@ -175,12 +183,12 @@ def staff_login(client: TestClient) -> dict[str, str]:
 
 def test_handoff_to_staff_and_back(client: TestClient, rasa: FakeRasa, sqlite_url: str) -> None:
     add_staff(sqlite_url)
-    reply = chat(client, "s4", "/request_human")
+    reply = chat(client, sid("s4"), "/request_human")
     assert reply["topic"] == "staff" and reply["handoff"]["state"] == "queued"
     assert reply["handoff"]["position"] == 1
     heard = len(rasa.heard)
     # While queued, the citizen's messages go to staff, not to Rasa.
-    waiting = chat(client, "s4", "er der nogen?")
+    waiting = chat(client, sid("s4"), "er der nogen?")
     assert waiting["messages"] == [] and waiting["handoff"]["state"] == "queued"
     assert len(rasa.heard) == heard
 
@@ -189,7 +197,7 @@ def test_handoff_to_staff_and_back(client: TestClient, rasa: FakeRasa, sqlite_ur
     assert client.post(f"/api/staff/tickets/{ticket['id']}/take").status_code == 403  # no CSRF
     taken = client.post(f"/api/staff/tickets/{ticket['id']}/take", headers=csrf)
     assert taken.status_code == 200 and taken.json()["ticket"]["status"] == "with_staff"
-    with client.websocket_connect("/api/ws/s4?after=0") as socket:
+    with client.websocket_connect(f"/api/ws/{sid('s4')}?after=0") as socket:
         backlog = [socket.receive_json() for _ in range(6)]
         texts = [e["message"]["text"] for e in backlog if e["type"] == "message"]
         assert texts[-1] == "Anna Holm fra biblioteket har overtaget samtalen og svarer dig her."
@@ -206,11 +214,11 @@ def test_handoff_to_staff_and_back(client: TestClient, rasa: FakeRasa, sqlite_ur
     assert again.status_code == 409 and "allerede taget af Anna Holm" in again.json()["detail"]
     back = client.post(f"/api/staff/tickets/{ticket['id']}/return", headers=csrf)
     assert back.json()["ticket"]["status"] == "returned_to_bot"
-    assert chat(client, "s4", "Hvordan får jeg MitID?")["topic"] == "mitid"  # Rasa again
+    assert chat(client, sid("s4"), "Hvordan får jeg MitID?")["topic"] == "mitid"  # Rasa again
 
 
 def test_the_citizen_can_leave_the_queue(client: TestClient, rasa: FakeRasa) -> None:
-    chat(client, "s5", "/request_human")
-    left = client.post("/api/handoff/cancel", json={"session_id": "s5"})
+    chat(client, sid("s5"), "/request_human")
+    left = client.post("/api/handoff/cancel", json={"session_id": sid("s5")})
     assert left.status_code == 200 and left.json()["handoff"]["state"] == "returned_to_bot"
-    assert chat(client, "s5", "Hvordan får jeg MitID?")["topic"] == "mitid"
+    assert chat(client, sid("s5"), "Hvordan får jeg MitID?")["topic"] == "mitid"

@@ -217,3 +217,23 @@ def test_idle_warning_dialog_is_accessible(live, page: Page) -> None:
     page.keyboard.press("Enter")
     expect(page.get_by_role("alertdialog")).to_be_hidden()
     expect(page.get_by_role("textbox", name="Skriv dit spørgsmål")).to_have_value("hej")
+
+
+def test_slet_samtalen_at_the_kiosk_deletes_and_clears(live, page: Page) -> None:
+    open_kiosk(live, page)
+    tap_tile(page, "Kurser")
+    session = kiosk_session(page)
+    page.get_by_role("button", name="Slet samtalen").click()
+    page.get_by_role("button", name="Ja, slet samtalen").click()
+    expect(page.locator("#k-call-status")).to_contain_text("Samtalen er slettet")
+    expect(page.locator(".bc-citizen")).to_have_count(0)
+    assert storage_sizes(page) == [0, 0]
+    with session_scope(live.settings.database_url) as db:
+        conversation = db.get(Conversation, session)
+        assert conversation.ended_at is not None and conversation.messages == []
+    # The legal pages open in the kiosk window, with a way back to the screen.
+    page.get_by_role("link", name="Sådan behandler vi dine oplysninger").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Sådan behandler vi")
+    assert not serious_violations(page)
+    page.get_by_role("link", name="Tilbage til skærmen").click()
+    expect(page.get_by_role("heading", name="Hvad vil du have hjælp til?")).to_be_visible()

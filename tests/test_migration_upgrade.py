@@ -147,15 +147,20 @@ def _insert_with_plain_sql(url: str) -> None:
 
 
 def _snapshot(url: str) -> dict[str, list[tuple]]:
+    """The rows as the previous release wrote them (its columns only: later migrations may
+    add columns, e.g. 0003's reminder_sent_at and ended_at)."""
     with get_engine(url).connect() as conn:
         return {
             table: [
                 tuple(row)
                 for row in conn.execute(
-                    text(f"SELECT * FROM {table} ORDER BY {KEYS.get(table, 'id')}")
+                    text(
+                        f"SELECT {', '.join(rows[0])} FROM {table} "
+                        f"ORDER BY {KEYS.get(table, 'id')}"
+                    )
                 )
             ]
-            for table in ROWS
+            for table, rows in ROWS.items()
         }
 
 

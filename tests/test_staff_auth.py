@@ -125,20 +125,47 @@ def test_rate_limit_per_user_name(db_url: str) -> None:
         with pytest.raises(AuthError) as failed:
             login(db_url, "anna", "forkert-kodeord", "10.0.0.1")
         assert failed.value.status_code == 401
-    # Now even the right password is refused, with a Retry-After, until the window passes.
+    # From that address even the right password is refused, with a Retry-After, until the
+    # window passes ...
     with pytest.raises(AuthError) as blocked:
-        login(db_url, "anna", STAFF_PASSWORD, "10.0.0.2")
+        login(db_url, "anna", STAFF_PASSWORD, "10.0.0.1")
     assert blocked.value.status_code == 429
     assert 0 < blocked.value.retry_after <= 901
     assert "For mange forkerte forsøg" in blocked.value.message
-    # Another user at the same desk is not locked out.
+    # ... but Anna at her own desk is not locked out by someone guessing elsewhere (issue 13).
+    assert login(db_url, "anna", STAFF_PASSWORD, "10.0.0.2")[1].username == "anna"
+    # Another user at the same desk is not locked out either.
     assert login(db_url, "bo", STAFF_PASSWORD, "10.0.0.1")[1].username == "bo"
     # Failures older than the window no longer count.
     with session_scope(db_url) as session:
         session.execute(
             update(AuditEvent).values(created_at=utc_now() - timedelta(seconds=901))
         )
-    assert login(db_url, "anna", STAFF_PASSWORD, "10.0.0.2")[1].username == "anna"
+    assert login(db_url, "anna", STAFF_PASSWORD, "10.0.0.1")[1].username == "anna"
+
+
+def test_progressive_delay_per_address(sqlite_url: str) -> None:
+    login = partial(staff_auth.login, policy=StaffPolicy(max_failures=2))
+    add_staff(sqlite_url)
+    # A password sprayer from one address: a new user name each time.
+    for number in range(3):
+        with pytest.raises(AuthError) as failed:
+            login(sqlite_url, f"user{number}", "forkert-kodeord", "10.0.0.7")
+        assert failed.value.status_code == 401
+    with pytest.raises(AuthError) as slowed:
+        login(sqlite_url, "user9", "forkert-kodeord", "10.0.0.7")
+    assert slowed.value.status_code == 429 and "sekunder" in slowed.value.message
+    assert slowed.value.retry_after == 1
+    # The delay doubles with every further failure.
+    with session_scope(sqlite_url) as session:
+        session.execute(update(AuditEvent).values(created_at=utc_now() - timedelta(seconds=2)))
+    with pytest.raises(AuthError):
+        login(sqlite_url, "user9", "forkert-kodeord", "10.0.0.7")
+    with pytest.raises(AuthError) as slower:
+        login(sqlite_url, "user10", "forkert-kodeord", "10.0.0.7")
+    assert slower.value.retry_after == 2
+    # The real user elsewhere signs in at once.
+    assert login(sqlite_url, "anna", STAFF_PASSWORD, "10.0.0.8")[1].username == "anna"
 
 
 def test_success_resets_the_user_count_but_not_the_address_count(sqlite_url: str) -> None:

@@ -397,3 +397,40 @@ def test_gateway_restart_reconnects_and_catches_up(live, host_site, page: Page) 
     expect(page.locator(".bc-notice")).not_to_contain_text("afbrudt")
     assert time.monotonic() - started < 45
     ask(page, "Hvordan fornyer jeg mit kørekort?")
+
+
+def test_slet_samtalen_deletes_it_on_the_server(live, host_site: str, page: Page) -> None:
+    page.goto(f"{host_site}/index.html")
+    open_widget(page)
+    ask(page, "Hvordan fornyer jeg mit kørekort?")
+    session = session_id(page)
+    assert transcript(live, session)
+    page.get_by_role("button", name="Slet samtalen").click()
+    expect(page.get_by_text("Vil du slette hele samtalen?")).to_be_visible()
+    assert not serious_violations(page)
+    page.get_by_role("button", name="Ja, slet samtalen").click()
+    expect(page.locator(".bc-note")).to_contain_text("Samtalen er slettet")
+    expect(page.locator(".bc-citizen")).to_have_count(0)
+    assert httpx.get(f"{live.url}/api/conversation/{session}").status_code == 409
+    # A new conversation starts with a new id.
+    ask(page, "hej")
+    assert session_id(page) != session
+
+
+def test_legal_pages_are_linked_and_accessible(live, host_site: str, page: Page) -> None:
+    page.goto(f"{host_site}/index.html")
+    open_widget(page)
+    for name, path, heading in (
+        ("Sådan behandler vi dine oplysninger", "/privatliv", "Sådan behandler vi"),
+        ("Tilgængelighedserklæring", "/tilgaengelighed", "Tilgængelighedserklæring"),
+    ):
+        link = page.get_by_role("link", name=re.compile(name))
+        expect(link).to_have_attribute("href", f"{live.url}{path}")
+        with page.context.expect_page() as opened:
+            link.click()
+        legal = opened.value
+        expect(legal.get_by_role("heading", level=1)).to_contain_text(heading)
+        assert not serious_violations(legal), path
+        legal.close()
+    page.goto(live.url + "/")
+    expect(page.get_by_role("link", name="Tilgængelighedserklæring")).to_be_visible()

@@ -14,8 +14,24 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.forms.base import AskText, ReaskingFormValidationAction
-from actions.forms.readers import PROBLEM, contact_answer, find_reference, is_payload, latest_text
+from actions import config
+from actions.forms.base import AskText, ReaskingFormValidationAction, db_session
+from actions.forms.readers import (
+    FINISH,
+    PROBLEM,
+    contact_answer,
+    find_reference,
+    is_payload,
+    latest_text,
+)
+from bot.services.lookups import (
+    LockPolicy,
+    lock_keys,
+    lock_message,
+    locked_minutes,
+    pending_codes,
+    record_failure,
+)
 
 REFERENCE_PROBLEM = (
     "Det ligner ikke et bookingnummer. Et bookingnummer har 6 tegn, fx ABC-234 – du fik det, "
@@ -31,10 +47,41 @@ ASK_REFERENCE = {
 }
 
 
+ASK_CODE = (
+    "Skriv den kode på 6 cifre, som vi lige har sendt til dig. (Kan du ikke finde den, så "
+    "kig også i din spam-mappe.)"
+)
+
+
+def lock_policy() -> LockPolicy:
+    settings = config.settings
+    return LockPolicy(settings.lookup_max_failures, settings.lookup_lock_minutes)
+
+
+def lookup_locked(dispatcher: CollectingDispatcher, keys: list[str]) -> bool:
+    """Too many wrong references or codes lately: say so and tell the form to stop."""
+    with db_session() as session:
+        minutes = locked_minutes(session, keys, lock_policy())
+    if minutes:
+        dispatcher.utter_message(text=lock_message(minutes, config.library.phone))
+    return bool(minutes)
+
+
+def count_failure(dispatcher: CollectingDispatcher, keys: list[str]) -> bool:
+    """Count a wrong reference or code; True when that locked the look-up (said so)."""
+    with db_session() as session:
+        record_failure(session, keys)
+    return lookup_locked(dispatcher, keys)
+
+
 class ActionAskLookupContact(AskText):
     slot = "lookup_contact"
 
     def question(self, tracker: Tracker) -> str:
+        # "What have I booked?" asks for the code once one was sent for this chat.
+        with db_session() as session:
+            if pending_codes(session, tracker.sender_id):
+                return ASK_CODE
         return ASK_LOOKUP_CONTACT
 
 
@@ -73,8 +120,19 @@ class LookupForm(ReaskingFormValidationAction):
         found = contact_answer(latest_text(tracker), "lookup_contact")
         reference = tracker.get_slot("lookup_reference")
         if found.get("lookup_contact") and reference:
+            keys = lock_keys(tracker.sender_id, found["lookup_contact"])
+            if lookup_locked(dispatcher, keys):
+                return {FINISH: "failed"}
             return self.with_both(reference, found["lookup_contact"], dispatcher, tracker)
         return found
+
+    def not_found(
+        self, message: str, contact: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        """A reference that does not go with the contact: counted against guessing."""
+        if count_failure(dispatcher, lock_keys(tracker.sender_id, contact)):
+            return {FINISH: "failed"}
+        return {PROBLEM: message, "lookup_reference": None, "lookup_contact": None}
 
     @abstractmethod
     def with_both(

@@ -17,12 +17,13 @@ from rasa_sdk import Tracker
 from bot.services.booking import normalize_reference
 from bot.services.validation import (
     CONTACT_INVALID,
+    EMAIL_CANDIDATE,
     NAME_MISSING,
+    PHONE_CANDIDATE,
     contact_problem,
+    contacts_in,
     name_problem,
-    normalize_email,
     normalize_name,
-    normalize_phone,
 )
 
 PROBLEM = "__problem__"
@@ -141,8 +142,6 @@ def confidence(tracker: Tracker) -> float:
     return float(intent.get("confidence") or 0.0)
 
 
-_EMAIL = re.compile(r"[^\s,;:<>()\[\]]+@[^\s,;:<>()\[\]]+")
-_PHONE = re.compile(r"(?:\+|00)?\d[\d \-./()]{6,}\d")
 _NAME_PREFIX = re.compile(
     r"^\s*(?:(?:ja,?\s+)?(?:jeg\s+hedder|mit\s+navn\s+er|navnet\s+er|navn\s*:|det\s+er))\s+",
     re.IGNORECASE,
@@ -161,15 +160,8 @@ MAX_NAME_WORDS = 6
 
 def find_contact(text: str) -> str | None:
     """The first valid e-mail or Danish phone number in the text, normalised."""
-    for match in _EMAIL.finditer(text or ""):
-        email = normalize_email(match.group().strip(".,!"))
-        if email:
-            return email
-    for match in _PHONE.finditer(text or ""):
-        phone = normalize_phone(match.group().strip())
-        if phone:
-            return phone
-    return None
+    found = contacts_in(text)
+    return found[0][1] if found else None
 
 
 def contact_answer(text: str, slot: str) -> dict[str, Any]:
@@ -180,8 +172,8 @@ def contact_answer(text: str, slot: str) -> dict[str, Any]:
 
 
 def _without_contact(text: str) -> str:
-    text = _EMAIL.sub(" ", text)
-    return _PHONE.sub(" ", text)
+    text = EMAIL_CANDIDATE.sub(" ", text)
+    return PHONE_CANDIDATE.sub(" ", text)
 
 
 def name_answer(text: str, slot: str = "citizen_name") -> dict[str, Any]:

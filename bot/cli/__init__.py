@@ -23,7 +23,7 @@ from typing import IO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.cli import library, seed, staff
+from bot.cli import library, privacy, seed, staff
 from bot.cli.common import CommandError, Handler
 from bot.core.config import SettingsError, load_settings
 from bot.db import session as db
@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     library.add_parsers(commands)
     staff.add_staff_parsers(commands)
     seed.add_seed_parser(commands)
-    library.add_purge_parser(commands)
+    privacy.add_privacy_parsers(commands)
     return parser
 
 

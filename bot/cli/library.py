@@ -1,5 +1,5 @@
 """Commands for the library's data: schema, branches, IT help slots, courses and their
-sessions, the day's bookings (list, CSV export) and the retention purge."""
+sessions and the day's bookings (list, CSV export); the retention purge is in privacy.py."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import argparse
 import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
@@ -22,10 +22,10 @@ from bot.cli.common import (
     positive_arg,
     weekdays_arg,
 )
-from bot.db.models import HELP_TOPICS, Branch, Course, local_now
+from bot.db.models import HELP_TOPICS, Branch, Course
 from bot.db.session import session_scope, upgrade_database
-from bot.services.booking import bookings_on_day, open_slots, purge_bookings, slot_times
-from bot.services.courses import add_session, enrolments_on_day, purge_enrolments
+from bot.services.booking import bookings_on_day, open_slots, slot_times
+from bot.services.courses import add_session, enrolments_on_day
 from bot.services.library import load_library
 
 EXPORT_COLUMNS = ("time", "branch", "kind", "reference", "name", "contact", "status", "detail")
@@ -49,17 +49,6 @@ def add_parsers(commands: Any) -> None:
     add_slots_parser(commands)
     add_course_parsers(commands)
     add_bookings_parser(commands)
-
-
-def add_purge_parser(commands: Any) -> None:
-    purge = commands.add_parser("purge", help="delete old bookings and enrolments")
-    purge.add_argument(
-        "--older-than-days",
-        type=int,
-        default=None,
-        help="default: BORGER_RETENTION_DAYS (90)",
-    )
-    purge.set_defaults(func=cmd_purge)
 
 
 def add_slots_parser(commands: Any) -> None:
@@ -276,22 +265,4 @@ def cmd_bookings_export(args: argparse.Namespace, out: IO[str]) -> int:
     with open(args.out, "w", encoding="utf-8-sig", newline="") as stream:
         write_csv(rows, stream)
     print(f"Wrote {len(rows)} row(s) to {args.out}.", file=out)
-    return 0
-
-
-def cmd_purge(args: argparse.Namespace, out: IO[str]) -> int:
-    days = args.older_than_days
-    if days is None:
-        days = args.settings.retention_days
-    if days < 0:
-        raise CommandError("--older-than-days cannot be negative.")
-    cutoff = local_now() - timedelta(days=days)
-    with session_scope(args.settings.database_url) as session:
-        bookings = purge_bookings(session, cutoff)
-        enrolments = purge_enrolments(session, cutoff)
-    print(
-        f"Deleted {bookings} booking(s) and {enrolments} enrolment(s) that ended before "
-        f"{cutoff:%Y-%m-%d %H:%M} ({days} days ago).",
-        file=out,
-    )
     return 0

@@ -10,8 +10,10 @@ The defaults are safe for one machine: SQLite files under var/, everything on 12
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -27,6 +29,37 @@ DEFAULT_CACHE_DIR = Path.home() / ".cache" / "borgerservice"
 Port = Annotated[int, Field(ge=1, le=65535)]
 Positive = Annotated[int, Field(ge=1)]
 IdleSeconds = Annotated[float, Field(ge=1, le=3600)]
+# 0 turns a limit or a period off.
+Limit = Annotated[int, Field(ge=0)]
+# Lists in one variable, separated by commas or spaces.
+Words = Annotated[tuple[str, ...], NoDecode]
+
+
+def _split(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(value.replace(",", " ").split())
+    return value
+
+
+def _each(value: Any, check: Callable[[str], None]) -> Any:
+    """Check every item of a list setting (pydantic reports the ValueError with the name)."""
+    if isinstance(value, tuple):
+        for item in value:
+            check(item)
+    return value
+
+
+def _kiosk_pair(item: str) -> None:
+    branch, _, key = item.partition(":")
+    if not branch or not key:
+        raise ValueError(f"not a branch:key pair: {item!r}")
+
+
+def _network(item: str) -> None:
+    try:
+        ipaddress.ip_network(item, strict=False)
+    except ValueError:
+        raise ValueError(f"not an address or network: {item!r}") from None
 
 
 class SettingsError(ValueError):
@@ -69,10 +102,42 @@ class Settings(BaseSettings):
     # --- citizens ---
     max_message_chars: Positive = 2000
     # Library websites that embed the widget, separated by commas or spaces; "*" allows any.
-    allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    allowed_origins: Words = ()
     kiosk_idle_warn: IdleSeconds = 90.0
     kiosk_idle_reset: IdleSeconds = 120.0
-    retention_days: Annotated[int, Field(ge=0)] = 90
+    # "branch:key" pairs; when set, only a kiosk with its key may call staff or start a
+    # kiosk session.
+    kiosk_keys: Words = ()
+
+    # --- privacy: days after which `python -m bot purge` deletes each kind of personal data
+    retention_days: Limit = 90  # bookings and enrolments, after the appointment
+    transcript_retention_days: Limit = 30
+    ticket_retention_days: Limit = 90
+    # The gateway runs the purge this often (0: never; then run `python -m bot purge`).
+    purge_every_hours: Limit = 24
+
+    # --- abuse limits (0 turns one off: benchmarks only) ---
+    rate_limit_session: Limit = 30  # messages per minute per chat session
+    rate_limit_address: Limit = 600  # ... per client address
+    max_sockets_per_address: Limit = 200
+    # Addresses or networks (CIDR) of load balancers whose X-Forwarded-For is believed.
+    trusted_proxies: Words = ()
+    max_bookings_per_contact: Limit = 2  # upcoming IT-help bookings per phone or e-mail
+    max_waitlist_per_contact: Limit = 2  # course wait-list places per phone or e-mail
+    lookup_max_failures: Limit = 5  # wrong references or codes before look-ups lock
+    lookup_lock_minutes: Limit = 30
+
+    # --- notifications (no SMTP host: no e-mail; no SMS gateway: no SMS) ---
+    smtp_host: str = ""
+    smtp_port: Port = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
+    # "starttls", "ssl" or "none" (a relay on the same machine).
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    sms_gateway_url: str = ""
+    sms_token: str = ""
+    sms_sender: str = "Biblioteket"
 
     # --- staff and handoff ---
     handoff_timeout_seconds: Positive = 300
@@ -87,9 +152,18 @@ class Settings(BaseSettings):
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return tuple(origin.rstrip("/") for origin in value.replace(",", " ").split())
-        return value
+        value = _split(value)
+        return tuple(origin.rstrip("/") for origin in value) if isinstance(value, tuple) else value
+
+    @field_validator("kiosk_keys", mode="before")
+    @classmethod
+    def _split_kiosk_keys(cls, value: Any) -> Any:
+        return _each(_split(value), _kiosk_pair)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        return _each(_split(value), _network)
 
     @model_validator(mode="after")
     def _derived_defaults(self) -> Settings:
@@ -107,6 +181,12 @@ class Settings(BaseSettings):
         for name, value in derived.items():
             object.__setattr__(self, name, value)
         return self
+
+    @property
+    def kiosk_key_map(self) -> dict[str, str]:
+        """Kiosk key -> branch id (BORGER_KIOSK_KEYS="hovedbiblioteket:k1 nord:k2")."""
+        pairs = (item.partition(":") for item in self.kiosk_keys)
+        return {key: branch for branch, _, key in pairs}
 
     @property
     def model_path(self) -> Path:

@@ -159,6 +159,8 @@ class Booking(Base):
     status: Mapped[str] = mapped_column(String(16), nullable=False, default=BOOKING_BOOKED)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # When the day-before reminder went out (e-mail/SMS); None until then.
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     slot: Mapped[HelpSlot] = relationship(
         HelpSlot, back_populates="bookings", lazy="joined", innerjoin=True
@@ -276,6 +278,9 @@ class Conversation(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime, nullable=False, default=utc_now, onupdate=utc_now
     )
+    # Set when the citizen's side ends it for good (kiosk reset, "Slet samtalen"): then the
+    # id answers nothing any more. A chat that staff close may go on with the bot.
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     messages: Mapped[list[ChatMessage]] = relationship(
         "ChatMessage",
@@ -462,3 +467,41 @@ class AuditEvent(Base):
 
     def __repr__(self) -> str:
         return f"<AuditEvent {self.action} staff={self.staff_id}>"
+
+
+# --- Trust (issue 13): one-time codes and failed look-ups ----------------------------------
+
+
+class AccessCode(Base):
+    """A one-time code sent to a contact so that "what have I booked?" shows that contact's
+    bookings only to someone who can read its messages. Bound to the chat session that asked;
+    only a hash of the code is stored."""
+
+    __tablename__ = "access_codes"
+    __table_args__ = (
+        CheckConstraint(_in("contact_kind", CONTACT_KINDS), name="contact_kind"),
+        Index("ix_access_codes_conversation_id", "conversation_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    contact_kind: Mapped[str] = mapped_column(String(8), nullable=False)
+    contact: Mapped[str] = mapped_column(String(254), nullable=False)
+    code_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class LookupFailure(Base):
+    """A wrong reference or code. Counted per chat session and per contact (both as hashes,
+    so this table holds no contact details) to lock guessing out for a while."""
+
+    __tablename__ = "lookup_failures"
+    __table_args__ = (Index("ix_lookup_failures_key_created_at", "key", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # sha256 of "session:…" or "contact:…"
+    key: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)

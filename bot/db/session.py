@@ -67,6 +67,9 @@ def _install_sqlite_events(engine: Engine) -> None:
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL, far fewer fsyncs
+            # Deleted personal data (purge, "Slet samtalen", erasure) is overwritten with
+            # zeros, not left readable in free pages of the file.
+            cursor.execute("PRAGMA secure_delete=ON")
         finally:
             cursor.close()
 
@@ -156,6 +159,25 @@ def session_scope(url: str, *, read_only: bool = False) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def checkpoint(url: str) -> None:
+    """After deleting personal data from SQLite: copy the WAL into the database file and
+    empty it, so no older page image with the data stays in the -wal file. A no-op on
+    PostgreSQL (there VACUUM, run by autovacuum, reclaims deleted rows)."""
+    if make_url(url).get_backend_name() != "sqlite":
+        return
+    path = _sqlite_file(url)
+    if path is not None and not path.exists():
+        return  # nothing written yet (Rasa's tracker store before Rasa's first start)
+    # Outside any transaction (a checkpoint cannot run inside one): the raw connection.
+    raw = get_engine(url).raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cursor.close()
+    finally:
+        raw.close()
 
 
 def alembic_config(url: str | None = None) -> Any:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import platform
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -15,15 +18,21 @@ from sqlalchemy import text as sql_text
 from starlette.concurrency import run_in_threadpool
 
 from bot.core.config import Settings, load_settings
+from bot.core.logs import install_log_scrubbing
 from bot.db import session as db
 from bot.db.session import session_scope
 from bot.gateway.chat import ChatService
 from bot.gateway.errors import install_error_handler
+from bot.gateway.guard import Guard
 from bot.gateway.hub import make_hub
 from bot.gateway.rasa_client import RasaClient
-from bot.gateway.routes.citizen import add_cors
+from bot.gateway.routes.citizen import add_cors, allowed_origins
 from bot.gateway.routes.citizen import router as citizen_router
+from bot.gateway.routes.legal import router as legal_router
 from bot.gateway.routes.staff import router as staff_router
+from bot.gateway.security import FrontDoorMiddleware
+from bot.services.notify import Notifier, send_reminders
+from bot.services.privacy import purge
 from bot.services.staff_auth import StaffPolicy
 
 log = logging.getLogger(__name__)
@@ -35,7 +44,10 @@ def create_app(settings: Settings | None = None, rasa: RasaClient | None = None)
     environment (a bad BORGER_* value stops it at start). Tests pass their own settings and
     a stand-in for Rasa (anything with RasaClient's methods) to run it in-process."""
     settings = settings or load_settings()
+    install_log_scrubbing()
     db.configure(settings)
+    origins = allowed_origins(settings)
+    guard = Guard(settings, origins)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -50,8 +62,26 @@ def create_app(settings: Settings | None = None, rasa: RasaClient | None = None)
         app.state.hub = make_hub(settings.redis_url)
         await app.state.hub.start()
         app.state.chat = ChatService(settings, client, app.state.hub)
+        await guard.limiter.start()
+        workers = [
+            asyncio.create_task(
+                _periodic(
+                    "retention purge", settings.purge_every_hours, lambda: _purge_job(settings)
+                )
+            ),
+            asyncio.create_task(
+                _periodic(
+                    "booking reminders", _REMINDERS_EVERY_HOURS, lambda: _reminder_job(settings)
+                )
+            ),
+        ]
         yield
+        for worker in workers:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
         await app.state.hub.stop()
+        await guard.limiter.stop()
         await client.close()
 
     app = FastAPI(
@@ -59,6 +89,7 @@ def create_app(settings: Settings | None = None, rasa: RasaClient | None = None)
     )
     app.state.settings = settings
     app.state.staff_policy = StaffPolicy.from_settings(settings)
+    app.state.guard = guard
 
     install_error_handler(app)
 
@@ -87,10 +118,43 @@ def create_app(settings: Settings | None = None, rasa: RasaClient | None = None)
         return FileResponse(STATIC_DIR / "index.html")
 
     app.include_router(citizen_router)
+    app.include_router(legal_router)
     app.include_router(staff_router)
-    add_cors(app, settings)
+    add_cors(app, origins)
+    # Outermost: the body limit and the headers cover every route, CORS answers included.
+    app.add_middleware(FrontDoorMiddleware, frame_ancestors=origins)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+# The first run waits a little, so that a restart loop does not purge or mail in a loop.
+_FIRST_RUN_DELAY_SECONDS = 300.0
+_REMINDERS_EVERY_HOURS = 1
+
+
+async def _periodic(name: str, every_hours: float, job: Callable[[], str]) -> None:
+    """Run ``job`` in the thread pool every ``every_hours`` (never when 0). Several gateway
+    instances may each run it: both jobs are safe to run twice (see their docstrings)."""
+    if every_hours <= 0:
+        return
+    delay = _FIRST_RUN_DELAY_SECONDS
+    while True:
+        await asyncio.sleep(delay)
+        delay = every_hours * 3600.0
+        try:
+            log.info("%s: %s", name, await run_in_threadpool(job))
+        except Exception:  # noqa: BLE001 - try again at the next run
+            log.exception("%s failed", name)
+
+
+def _purge_job(settings: Settings) -> str:
+    return purge(settings).summary()
+
+
+def _reminder_job(settings: Settings) -> str:
+    notifier = Notifier(settings)
+    with session_scope(settings.database_url) as session:
+        return f"{send_reminders(session, notifier)} sent"
 
 
 def _database_ok(settings: Settings) -> bool:

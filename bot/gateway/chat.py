@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +24,7 @@ from bot.core.topics import TOPICS, topic_for
 from bot.db.models import Conversation
 from bot.db.session import session_scope
 from bot.db.transcripts import add_message, get_or_create_conversation, transcript
-from bot.gateway.hub import Hub
+from bot.gateway.hub import STAFF_CHANNEL, Hub, citizen_channel
 from bot.gateway.rasa_client import AssistantUnavailable, RasaClient
 from bot.language.privacy import redact_cpr
 from bot.services.handoff import CANCEL_PAYLOAD, Change, HandoffService
@@ -34,7 +33,8 @@ from bot.services.transcripts import message_to_dict
 
 log = logging.getLogger(__name__)
 
-SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+# Hub "session" events after which a citizen's socket is closed.
+ENDED_STATES = ("closed", "deleted")
 
 CPR_NOTICE = (
     "Du skal ikke skrive dit CPR-nummer her. Jeg har fjernet det fra beskeden, "
@@ -49,8 +49,6 @@ NO_ANSWER = (
     "eller få hjælp af en medarbejder."
 )
 STAFF_BUTTON = {"title": "Tal med en medarbejder", "payload": "/request_human"}
-# Hub channel of the staff consoles: queue changes and activity in handed-off chats.
-STAFF_CHANNEL = "staff"
 # Sent to Rasa (not stored) when a queued chat times out: starts the callback form.
 CALLBACK_TRIGGER = "/request_callback"
 # Sent to Rasa (not stored) after two thumbs-down in a row: apologise and offer a person.
@@ -212,7 +210,9 @@ class ChatService:
         if kind == "callback":
             # The action server wrote the ticket; staff consoles only need to hear of it.
             handoff = callback_view(marker.get("ticket_id"))
-            await self.hub.publish(session_id, {"type": "handoff", "handoff": handoff})
+            await self.hub.publish(
+                citizen_channel(session_id), {"type": "handoff", "handoff": handoff}
+            )
             await self.hub.publish(
                 STAFF_CHANNEL, {"type": "queue_changed", "new_ticket_id": marker.get("ticket_id")}
             )
@@ -256,7 +256,8 @@ class ChatService:
             await self._publish(conversation_id, *change.messages)
             if change.handoff is not None:
                 await self.hub.publish(
-                    conversation_id, {"type": "handoff", "handoff": change.handoff}
+                    citizen_channel(conversation_id),
+                    {"type": "handoff", "handoff": change.handoff},
                 )
         await self.hub.publish(
             STAFF_CHANNEL,
@@ -268,7 +269,9 @@ class ChatService:
         if positions:
             for other, handoff in await run_in_threadpool(self.handoff.queued_objects):
                 if other != conversation_id:
-                    await self.hub.publish(other, {"type": "handoff", "handoff": handoff})
+                    await self.hub.publish(
+                        citizen_channel(other), {"type": "handoff", "handoff": handoff}
+                    )
 
     async def expire_handoffs(self) -> int:
         """Queued chats nobody took in time become callback requests; the bot takes over
@@ -313,8 +316,9 @@ class ChatService:
         await self._publish(session_id, *stored)
 
     async def _publish(self, session_id: str, *messages: dict[str, Any]) -> None:
+        channel = citizen_channel(session_id)
         for message in messages:
-            await self.hub.publish(session_id, {"type": "message", "message": message})
+            await self.hub.publish(channel, {"type": "message", "message": message})
 
     def _store_citizen(
         self, session_id: str, text: str, channel: str

@@ -3,7 +3,8 @@ its status code, whichever layer refused (a route, FastAPI's validation, a servi
 
 Routes raise :class:`GatewayError` (or FastAPI's HTTPException with a Danish ``detail``); the
 services' own errors (HandoffError, AuthError) carry their Danish message and status and are
-answered the same way.
+answered the same way. Over a rate limit (:class:`RateLimited`) the answer is a 429 with
+``Retry-After`` and the same seconds as ``retry_after`` in the body.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from bot.gateway.ratelimit import RateLimited
 from bot.services.handoff import HandoffError
 from bot.services.staff_auth import AuthError
 
@@ -31,6 +33,11 @@ class GatewayError(Exception):
 
 async def danish_error(request: Request, exc: Exception) -> JSONResponse:
     headers = dict(_NO_STORE) if request.url.path.startswith("/api/staff") else {}
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
+        return JSONResponse(
+            {"detail": exc.message, "retry_after": exc.retry_after}, 429, headers=headers
+        )
     if isinstance(exc, GatewayError | HandoffError | AuthError):
         message, status = exc.message, exc.status_code
         if isinstance(exc, AuthError) and exc.retry_after:
@@ -44,5 +51,8 @@ async def danish_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handler(app: FastAPI) -> None:
-    for kind in (GatewayError, HandoffError, AuthError, HTTPException, RequestValidationError):
+    kinds = (
+        GatewayError, HandoffError, AuthError, RateLimited, HTTPException, RequestValidationError
+    )
+    for kind in kinds:
         app.add_exception_handler(kind, danish_error)

@@ -18,6 +18,17 @@ log = logging.getLogger(__name__)
 
 Event = dict[str, Any]
 
+# Two namespaces: a citizen's conversation and the staff consoles' feed. Citizen session ids
+# are letters, digits, "-" and "_" (bot/gateway/chat.py), so no id can name a staff channel.
+CITIZEN_PREFIX = "citizen:"
+STAFF_CHANNEL = "staff:console"
+
+
+def citizen_channel(session_id: str) -> str:
+    if ":" in session_id:
+        raise ValueError("a session id cannot name a hub namespace")
+    return f"{CITIZEN_PREFIX}{session_id}"
+
 
 class Hub:
     """In-process hub: enough for one gateway instance."""

@@ -89,6 +89,13 @@ class SameSlotError(BookingError):
     default_message = "Du har allerede booket netop den tid."
 
 
+class TooManyBookingsError(BookingError):
+    default_message = (
+        "Du har allerede det højeste antal kommende tider hos os på det telefonnummer eller "
+        "den e-mail. Aflys en af dem, hvis du vil booke en ny – eller ring til biblioteket."
+    )
+
+
 class DateQuery(Protocol):
     """What free_slots needs from the Danish date parser."""
 
@@ -317,6 +324,20 @@ def _insert_booking(
         raise
 
 
+def active_bookings_count(session: Session, contact: Contact, now: datetime) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(Booking)
+        .join(Booking.slot)
+        .where(
+            Booking.status == BOOKING_BOOKED,
+            Booking.contact_kind == contact.kind,
+            func.lower(Booking.contact) == contact.value.lower(),
+            HelpSlot.starts_at > now,
+        )
+    )
+
+
 def book_slot(
     session: Session,
     slot_id: int,
@@ -325,12 +346,19 @@ def book_slot(
     topic: str | None = "andet",
     *,
     now: datetime | None = None,
+    max_active: int = 0,
 ) -> Booking:
-    """Book a free help slot. Raises a BookingError (Danish ``.message``) on any problem."""
+    """Book a free help slot. Raises a BookingError (Danish ``.message``) on any problem.
+
+    ``max_active`` (0: no limit) caps the upcoming bookings one contact may hold, so that a
+    script cannot book every free slot under one phone number."""
     clean_name = validated_name(name)
     given = validated_contact(contact)
     clean_topic = _validated_topic(topic)
-    slot = _bookable_slot(session, slot_id, now or local_now())
+    now = now or local_now()
+    slot = _bookable_slot(session, slot_id, now)
+    if max_active and active_bookings_count(session, given, now) >= max_active:
+        raise TooManyBookingsError()
     return _insert_booking(session, slot, clean_name, given, clean_topic)
 
 

@@ -238,12 +238,40 @@ def _release_seat(session: Session, session_id: int) -> None:
     )
 
 
+class TooManyWaitlistPlacesError(CourseError):
+    default_message = (
+        "Du står allerede på det højeste antal ventelister hos os. Afmeld en af dem, hvis du "
+        "vil på ventelisten her – eller vælg et hold med ledige pladser."
+    )
+
+
+def _waitlist_places(session: Session, contact: Contact, now: datetime) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(Enrolment)
+        .join(Enrolment.course_session)
+        .where(
+            Enrolment.status == ENROLMENT_WAITLISTED,
+            Enrolment.contact_kind == contact.kind,
+            func.lower(Enrolment.contact) == contact.value.lower(),
+            CourseSession.starts_at > now,
+        )
+    )
+
+
 def enrol(
-    session: Session, session_id: int, name: str, contact: str, *, now: datetime | None = None
+    session: Session,
+    session_id: int,
+    name: str,
+    contact: str,
+    *,
+    now: datetime | None = None,
+    max_waitlist: int = 0,
 ) -> Enrolment:
     """Enrol on a course session; when it is full the enrolment is wait-listed instead.
 
     Check ``enrolment.status`` and :func:`waitlist_position` to tell the citizen which.
+    ``max_waitlist`` (0: no limit) caps the wait-list places one contact may hold.
     """
     clean_name = validated_name(name)
     given = validated_contact(contact)
@@ -254,6 +282,11 @@ def enrol(
         raise SessionStartedError("Kurset er allerede begyndt, så du kan ikke tilmelde dig.")
     if _has_active_enrolment(session, course_session.id, given):
         raise AlreadyEnrolledError()
+    full = course_session.seats_taken >= course_session.seats
+    if full and max_waitlist and _waitlist_places(session, given, now or local_now()) >= (
+        max_waitlist
+    ):
+        raise TooManyWaitlistPlacesError()
 
     def build(reference: str) -> Enrolment:
         # Inside the savepoint, so a failed insert gives the seat back as well.

@@ -73,6 +73,9 @@ class Library:
     timezone: str
     branches: tuple[Branch, ...]
     closed_days: frozenset[date]
+    # The legal pages' facts (routes/legal.py): controller, data protection officer, ...
+    privacy: dict[str, str] = field(default_factory=dict)
+    accessibility: dict[str, str] = field(default_factory=dict)
 
     def branch(self, branch_id: str) -> Branch | None:
         return next((b for b in self.branches if b.id == branch_id), None)
@@ -124,6 +127,8 @@ def _parse(raw: dict[str, Any]) -> Library:
         timezone=str(info.get("timezone", "Europe/Copenhagen")),
         branches=tuple(_parse_branch(b) for b in raw.get("branches") or ()),
         closed_days=frozenset(date.fromisoformat(str(d)) for d in raw.get("closed_days") or ()),
+        privacy={str(k): str(v) for k, v in (raw.get("privacy") or {}).items()},
+        accessibility={str(k): str(v) for k, v in (raw.get("accessibility") or {}).items()},
     )
 
 

@@ -43,6 +43,8 @@ USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 PASSWORD_MIN_CHARS = 10
 PASSWORD_MAX_CHARS = 256  # argon2 copes with more; this only stops absurd request bodies
 NAME_MAX_CHARS = 200
+# The longest progressive delay between two sign-in tries from one address.
+_MAX_DELAY_SECONDS = 300
 # Presence is written at most this often per session, to spare the database.
 _TOUCH_EVERY = timedelta(seconds=15)
 
@@ -235,32 +237,54 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _failures(
-    session: Session, username: str, ip: str | None, since: datetime
-) -> tuple[int, int, datetime | None]:
-    """Failed sign-ins in the window: for this user name since its last success, and from this
-    address; plus the oldest counted failure (to say when the block lifts)."""
+@dataclass(frozen=True)
+class _Failures:
+    pair: int  # this user name from this address, since the name's last success
+    address: int  # from this address, any user name
+    oldest: datetime | None  # the oldest counted failure (when a block lifts)
+    last_from_address: datetime | None
+
+
+def _failures(session: Session, username: str, ip: str | None, since: datetime) -> _Failures:
+    """Failed sign-ins in the window. Counted per address, and per user name *from that
+    address*: an attacker elsewhere can slow themselves down, never lock the real user out
+    of their own machine."""
     last_success = session.execute(
         select(func.max(AuditEvent.created_at)).where(
             AuditEvent.action == "login", AuditEvent.username == username
         )
     ).scalar_one()
-    user_since = max(since, last_success) if last_success else since
-    failed = AuditEvent.action == "login_failed"
-    by_user = session.execute(
+    pair_since = max(since, last_success) if last_success else since
+    same_address = AuditEvent.ip == ip[:64] if ip else AuditEvent.ip.is_(None)
+    failed = (AuditEvent.action == "login_failed") & same_address
+    pair = session.execute(
         select(func.count(), func.min(AuditEvent.created_at)).where(
-            failed, AuditEvent.username == username, AuditEvent.created_at > user_since
+            failed, AuditEvent.username == username, AuditEvent.created_at > pair_since
         )
     ).one()
-    by_ip = (0, None)
-    if ip:
-        by_ip = session.execute(
-            select(func.count(), func.min(AuditEvent.created_at)).where(
-                failed, AuditEvent.ip == ip[:64], AuditEvent.created_at > since
-            )
-        ).one()
-    oldest = min((t for t in (by_user[1], by_ip[1]) if t is not None), default=None)
-    return by_user[0], by_ip[0], oldest
+    by_ip = session.execute(
+        select(func.count(), func.min(AuditEvent.created_at), func.max(AuditEvent.created_at))
+        .where(failed, AuditEvent.created_at > since)
+    ).one()
+    oldest = min((t for t in (pair[1], by_ip[1]) if t is not None), default=None)
+    return _Failures(pair[0], by_ip[0], oldest, by_ip[2])
+
+
+def _too_many(minutes_or_seconds: int, seconds: bool = False) -> AuthError:
+    if seconds:
+        return AuthError(
+            f"For mange forkerte forsøg. Vent {minutes_or_seconds} sekunder, og prøv igen.",
+            status_code=429,
+            retry_after=minutes_or_seconds,
+        )
+    wait = minutes_or_seconds
+    minutes = max(1, -(-wait // 60))
+    return AuthError(
+        f"For mange forkerte forsøg. Prøv igen om {minutes} minut"
+        f"{'ter' if minutes != 1 else ''}.",
+        status_code=429,
+        retry_after=max(wait, 1),
+    )
 
 
 def login(
@@ -272,23 +296,27 @@ def login(
 ) -> tuple[str, StaffIdentity]:
     """Check the password and open a session; returns (cookie token, identity).
 
-    Raises AuthError (401 wrong name/password, 429 too many failures)."""
+    Raises AuthError (401 wrong name/password, 429 too many failures). Limits: a user name
+    from one address is blocked after BORGER_LOGIN_MAX_FAILURES failures, an address after
+    BORGER_LOGIN_MAX_FAILURES_PER_IP, both for the window; past the per-name count every
+    further try from that address waits twice as long as the one before (1 s, 2 s, 4 s ...).
+    """
     wrong = AuthError("Forkert brugernavn eller adgangskode.")
     username = (username or "").strip().lower()[:64]
     password = password or ""
     window = timedelta(seconds=policy.window_seconds)
+    max_pair = policy.max_failures
     now = utc_now()
     with session_scope(url) as session:
-        by_user, by_ip, oldest = _failures(session, username, ip, now - window)
-        if by_user >= policy.max_failures or by_ip >= policy.max_failures_per_ip:
-            wait = int(((oldest or now) + window - now).total_seconds()) + 1
-            minutes = max(1, -(-wait // 60))
-            raise AuthError(
-                f"For mange forkerte forsøg. Prøv igen om {minutes} minut"
-                f"{'ter' if minutes != 1 else ''}.",
-                status_code=429,
-                retry_after=max(wait, 1),
-            )
+        failures = _failures(session, username, ip, now - window)
+        if failures.pair >= max_pair or failures.address >= policy.max_failures_per_ip:
+            oldest = failures.oldest or now
+            raise _too_many(int((oldest + window - now).total_seconds()) + 1)
+        if failures.address > max_pair and failures.last_from_address is not None:
+            delay = min(2 ** (failures.address - max_pair - 1), _MAX_DELAY_SECONDS)
+            waited = (now - failures.last_from_address).total_seconds()
+            if waited < delay:
+                raise _too_many(max(1, int(delay - waited + 0.999)), seconds=True)
         user = session.execute(
             select(StaffUser).where(StaffUser.username == username)
         ).scalar_one_or_none()

@@ -84,6 +84,39 @@ def normalize_email(text: str) -> str | None:
     return f"{local}@{domain}"
 
 
+# Candidates for an e-mail address or a phone number inside a sentence.
+EMAIL_CANDIDATE = re.compile(r"[^\s,;:<>()\[\]]+@[^\s,;:<>()\[\]]+")
+PHONE_CANDIDATE = re.compile(r"(?:\+|00)?\d[\d \-./()]{6,}\d")
+MASKED_PHONE = "[telefonnummer]"
+MASKED_EMAIL = "[e-mail]"
+
+
+def contacts_in(text: str) -> list[tuple[str, str]]:
+    """Every valid e-mail and Danish phone number in a text, normalised, in order found."""
+    found: list[tuple[str, str]] = []
+    for match in EMAIL_CANDIDATE.finditer(text or ""):
+        email = normalize_email(match.group().strip(".,!"))
+        if email:
+            found.append(("email", email))
+    for match in PHONE_CANDIDATE.finditer(text or ""):
+        phone = normalize_phone(match.group().strip())
+        if phone:
+            found.append(("phone", phone))
+    return found
+
+
+def mask_contacts(text: str) -> str:
+    """The text with e-mail addresses and phone numbers replaced (transcripts for analytics)."""
+
+    def email(match: re.Match[str]) -> str:
+        return MASKED_EMAIL if normalize_email(match.group().strip(".,!")) else match.group()
+
+    def phone(match: re.Match[str]) -> str:
+        return MASKED_PHONE if normalize_phone(match.group().strip()) else match.group()
+
+    return PHONE_CANDIDATE.sub(phone, EMAIL_CANDIDATE.sub(email, text or ""))
+
+
 def normalize_contact(text: str) -> tuple[str, str] | None:
     """("phone", "22345678") or ("email", "anna@example.dk"), or None."""
     if not isinstance(text, str):

@@ -100,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
             rasa_port=_free_port(),
             actions_port=_free_port(),
             rasa_token=secrets.token_hex(16),
+            # The benchmark is a flood from one client by design: limits off for its stack.
+            rate_limit_session=0,
+            rate_limit_address=0,
+            max_sockets_per_address=0,
         )
         prepare_database(settings)
         stack = Stack(settings, log_dir=Path(var_dir) / "logs")

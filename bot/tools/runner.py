@@ -96,6 +96,10 @@ class Stack:
                 "BORGER_GATEWAY_PORT": str(self.settings.gateway_port),
                 "BORGER_RASA_PORT": str(self.settings.rasa_port),
                 "BORGER_ACTIONS_PORT": str(self.settings.actions_port),
+                # The abuse limits too: `make bench` turns them off for its own stack.
+                "BORGER_RATE_LIMIT_SESSION": str(self.settings.rate_limit_session),
+                "BORGER_RATE_LIMIT_ADDRESS": str(self.settings.rate_limit_address),
+                "BORGER_MAX_SOCKETS_PER_ADDRESS": str(self.settings.max_sockets_per_address),
             }
         )
         env["BORGER_DATABASE_URL"] = self.settings.database_url
@@ -120,6 +124,9 @@ class Stack:
             "gateway": [
                 sys.executable, "-m", "uvicorn", "bot.gateway.app:create_app", "--factory",
                 "--host", s.host, "--port", str(s.gateway_port), "--no-access-log",
+                # The gateway alone decides whose X-Forwarded-For to believe
+                # (BORGER_TRUSTED_PROXIES); uvicorn's default trusts any from loopback.
+                "--no-proxy-headers",
                 # The WebSocket implementation the browser and live tests run against.
                 "--ws", "wsproto",
             ],

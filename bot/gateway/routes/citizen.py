@@ -11,6 +11,7 @@ their small APIs.
   transcript shows what the citizen saw (and button presses are stored with their titles).
 - ``POST /api/feedback``: thumbs up/down on one bot message, kept in its ``payload["feedback"]``.
 - ``POST /api/session/end``: closes the conversation and resets Rasa's tracker (kiosk reset).
+- ``POST /api/session/delete``: "Slet samtalen": deletes the transcript and Rasa's tracker.
 - :func:`add_cors`: CORS for the citizen chat API, for the origins in BORGER_ALLOWED_ORIGINS.
 """
 
@@ -19,11 +20,12 @@ from __future__ import annotations
 import html
 import json
 import logging
+import secrets
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, FastAPI, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -32,16 +34,27 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.core.config import Settings
-from bot.db.models import ChatMessage, Conversation
+from bot.db.models import ChatMessage, Conversation, utc_now
 from bot.db.session import session_scope
 from bot.db.transcripts import add_message, get_or_create_conversation
-from bot.gateway.chat import SESSION_ID_PATTERN, ChatService
+from bot.gateway.chat import ENDED_STATES, ChatService
 from bot.gateway.errors import GatewayError
-from bot.gateway.hub import Hub
+from bot.gateway.guard import Guard
+from bot.gateway.hub import STAFF_CHANNEL, Hub, citizen_channel
 from bot.gateway.rasa_client import AssistantUnavailable
+from bot.gateway.ratelimit import TOO_MANY_SOCKETS, RateLimited
 from bot.gateway.requests import SMALL_BODY_BYTES, json_object
+from bot.gateway.security import (
+    CONSOLE_CSP,
+    MAX_INT,
+    bounded_int,
+    check_session_id,
+    deny,
+    parse_json_object,
+)
 from bot.gateway.sockets import forward_events
 from bot.services.library import load_library
+from bot.services.privacy import delete_conversation
 from bot.services.transcripts import message_to_dict, messages_after
 
 log = logging.getLogger(__name__)
@@ -79,11 +92,9 @@ _INTENTS_TTL_SECONDS = 60.0
 # --- kiosk ----------------------------------------------------------------------------------
 
 _KIOSK_IDLE_MAX = 3600.0
-KIOSK_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
-    "frame-ancestors 'self'; form-action 'self'"
-)
+# Nothing may frame the kiosk (a framing page could read over the citizen's shoulder).
+KIOSK_CSP = CONSOLE_CSP
+KIOSK_NOT_SET_UP = "Denne kiosk er ikke sat op. Bed personalet om at tjekke kioskens adresse."
 
 # --- CORS -------------------------------------------------------------------------------------
 
@@ -104,6 +115,8 @@ def allowed_origins(settings: Settings) -> list[str]:
     BORGER_ALLOWED_ORIGINS lists the library websites that embed the widget, separated by
     commas or spaces, e.g. "https://kildeby-bib.dk https://www.kildeby-bib.dk"; "*" allows
     any origin (the API has no cookies, but the allow-list keeps the chat on known sites).
+    The same list is the Origin check of the citizen API and WebSocket and the CSP's
+    frame-ancestors of the citizen pages.
     """
     if "*" in settings.allowed_origins:
         return ["*"]
@@ -133,8 +146,7 @@ class CitizenCORSMiddleware:
             await self.app(scope, receive, send)
 
 
-def add_cors(app: FastAPI, settings: Settings) -> None:
-    origins = allowed_origins(settings)
+def add_cors(app: FastAPI, origins: list[str]) -> None:
     log.info("citizen API allows the origins %s", origins)
     app.add_middleware(CitizenCORSMiddleware, origins=origins)
 
@@ -147,14 +159,41 @@ def _settings(request: Request) -> Settings:
 
 
 def _session_id(body: dict[str, Any]) -> str:
-    session_id = body.get("session_id")
-    if not isinstance(session_id, str) or not session_id:
-        raise GatewayError("session_id mangler.", 422)
-    if not SESSION_ID_PATTERN.match(session_id):
-        raise GatewayError(
-            "session_id må kun indeholde bogstaver, tal, - og _ og højst være 64 tegn.", 422
-        )
-    return session_id
+    return check_session_id(body.get("session_id"))
+
+
+def _guard(request: Request | WebSocket) -> Guard:
+    return request.app.state.guard
+
+
+async def _citizen_call(
+    request: Request, bucket: str, *, small: bool = False
+) -> tuple[dict[str, Any], str]:
+    """What every citizen POST checks first: Origin, the JSON body (``small``: a few fields
+    at most, as the handoff calls), the session id and the rate limit of ``bucket``;
+    returns (body, session id)."""
+    guard = _guard(request)
+    guard.check_origin(request)
+    body = await json_object(
+        request, max_bytes=SMALL_BODY_BYTES if small else None, empty_is_object=small
+    )
+    session_id = _session_id(body)
+    await guard.limit(request, bucket, session_id)
+    return body, session_id
+
+
+def kiosk_branch(settings: Settings, key: Any) -> str | None:
+    """The branch of a kiosk key; None when kiosk keys are configured and this is not one.
+    Without BORGER_KIOSK_KEYS (development, one machine) every caller may be a kiosk."""
+    keys = settings.kiosk_key_map
+    if not keys:
+        return ""
+    if not isinstance(key, str):
+        return None
+    for known, branch in keys.items():
+        if secrets.compare_digest(known.encode(), key.encode()):
+            return branch
+    return None
 
 
 async def _known_intents(request: Request) -> set[str] | None:
@@ -255,11 +294,22 @@ def _branch_chooser(
 async def kiosk(
     request: Request,
     branch: str = "",
+    key: str | None = None,
     idle_warn: str | None = None,
     idle_reset: str | None = None,
 ) -> HTMLResponse:
-    library = load_library(_settings(request).library_config)
+    settings = _settings(request)
+    library = load_library(settings.library_config)
     chosen = library.branch(branch)
+    key_branch = kiosk_branch(settings, key)
+    if key_branch is None or (key_branch and chosen is not None and key_branch != chosen.id):
+        return HTMLResponse(
+            f'<!doctype html><html lang="da"><head><meta charset="utf-8"><title>Kiosk</title>'
+            f"</head><body><main><h1>{KIOSK_NOT_SET_UP}</h1></main></body></html>",
+            status_code=403,
+        )
+    if chosen is None and key_branch:
+        chosen = library.branch(key_branch)  # a kiosk's key says where it stands
     if chosen is None:
         choices = [(b.id, b.name) for b in library.branches]
         return _branch_chooser(library.name, choices, 404 if branch else 200)
@@ -271,6 +321,7 @@ async def kiosk(
         "phone": library.phone,
         "idleWarnSeconds": warn,
         "idleResetSeconds": reset,
+        "kioskKey": key or "",
     }
     # "<" escaped so the JSON can never close its <script> element.
     config_json = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
@@ -334,9 +385,16 @@ def _start(
 
 @router.post("/api/session/start")
 async def start_session(request: Request) -> JSONResponse:
+    guard = _guard(request)
+    guard.check_origin(request)
     body = await json_object(request)
     session_id = _session_id(body)
     channel = _channel(body.get("channel"))
+    key_branch = kiosk_branch(_settings(request), body.get("kiosk_key"))
+    if channel == "kiosk" and key_branch is None:
+        raise GatewayError(KIOSK_NOT_SET_UP, 403)
+    # A kiosk is known by its key: the foyer shares the public network's address.
+    await guard.limit(request, "start", session_id, client_key=key_branch or None)
     branch_id = body.get("branch_id") or None
     if branch_id is not None:
         library = load_library(_settings(request).library_config)
@@ -349,7 +407,8 @@ async def start_session(request: Request) -> JSONResponse:
     if stored is None:
         raise GatewayError("Samtalen er afsluttet. Start en ny samtale.", 409)
     for message in stored:
-        await request.app.state.hub.publish(session_id, {"type": "message", "message": message})
+        await request.app.state.hub.publish(
+            citizen_channel(session_id), {"type": "message", "message": message})
     return JSONResponse({"session_id": session_id, "messages": stored})
 
 
@@ -381,11 +440,9 @@ def _rate(settings: Settings, session_id: str, seq: int, rating: str) -> bool:
 
 @router.post("/api/feedback")
 async def feedback(request: Request) -> JSONResponse:
-    body = await json_object(request)
-    session_id = _session_id(body)
-    seq = body.get("seq")
-    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
-        raise GatewayError("seq skal være nummeret på en besked i samtalen.", 422)
+    body, session_id = await _citizen_call(request, "feedback")
+    seq = bounded_int(body.get("seq"), "seq skal være nummeret på en besked i samtalen.", 1)
+    await _guard(request).require_open(session_id)
     rating = body.get("rating")
     if rating not in ("up", "down"):
         raise GatewayError("rating skal være 'up' eller 'down'.", 422)
@@ -406,13 +463,13 @@ def _close(settings: Settings, session_id: str) -> bool:
         if conversation is None:
             return False
         conversation.state = "closed"
+        conversation.ended_at = conversation.ended_at or utc_now()
         return True
 
 
 @router.post("/api/session/end")
 async def end_session(request: Request) -> JSONResponse:
-    body = await json_object(request)
-    session_id = _session_id(body)
+    _, session_id = await _citizen_call(request, "end")
     if not await run_in_threadpool(_close, _settings(request), session_id):
         raise GatewayError("Samtalen findes ikke.", 404)
     assistant_reset = True
@@ -422,10 +479,32 @@ async def end_session(request: Request) -> JSONResponse:
         # The conversation is closed either way; the stale tracker is never used again.
         log.warning("could not reset Rasa's tracker of an ended session: %s", exc)
         assistant_reset = False
-    await request.app.state.hub.publish(session_id, {"type": "session", "state": "closed"})
+    await request.app.state.hub.publish(
+        citizen_channel(session_id), {"type": "session", "state": "closed"}
+    )
     return JSONResponse(
         {"session_id": session_id, "state": "closed", "assistant_reset": assistant_reset}
     )
+
+
+DELETED_TEXT = (
+    "Samtalen er slettet. Hverken beskederne eller assistentens notater om samtalen er gemt "
+    "længere. Du kan starte en ny samtale, når du vil."
+)
+
+
+@router.post("/api/session/delete")
+async def delete_session(request: Request) -> JSONResponse:
+    """"Slet samtalen": the transcript and Rasa's tracker are deleted on the server."""
+    _, session_id = await _citizen_call(request, "delete")
+    settings = _settings(request)
+    if not await run_in_threadpool(delete_conversation, settings, session_id):
+        raise GatewayError("Samtalen findes ikke.", 404)
+    hub = request.app.state.hub
+    await hub.publish(citizen_channel(session_id), {"type": "session", "state": "deleted"})
+    # A chat that was waiting for staff has left the queue.
+    await hub.publish(STAFF_CHANNEL, {"type": "queue_changed", "new_ticket_id": None})
+    return JSONResponse({"deleted": True, "message": DELETED_TEXT})
 
 
 # --- the chat itself --------------------------------------------------------------------------
@@ -433,19 +512,8 @@ async def end_session(request: Request) -> JSONResponse:
 
 def parse_chat_request(raw: bytes, max_chars: int) -> tuple[str, str]:
     """Validate the body by hand so every rejection gets a clear Danish reason."""
-    try:
-        body = json.loads(raw or b"")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise GatewayError("Forespørgslen er ikke gyldig JSON.", 400) from exc
-    if not isinstance(body, dict):
-        raise GatewayError("Forespørgslen skal være et JSON-objekt med session_id og text.", 400)
-    session_id = body.get("session_id")
-    if not isinstance(session_id, str) or not session_id:
-        raise GatewayError("session_id mangler.")
-    if not SESSION_ID_PATTERN.match(session_id):
-        raise GatewayError(
-            "session_id må kun indeholde bogstaver, tal, - og _ og højst være 64 tegn."
-        )
+    body = parse_json_object(raw, "Forespørgslen skal være et JSON-objekt med session_id og text.")
+    session_id = check_session_id(body.get("session_id"))
     text = body.get("text")
     if not isinstance(text, str):
         raise GatewayError("text mangler: skriv en besked.")
@@ -466,16 +534,24 @@ def _chat(request: Request | WebSocket) -> ChatService:
 @router.post("/api/chat")
 async def chat(request: Request) -> JSONResponse:
     settings = _settings(request)
+    guard = _guard(request)
+    guard.check_origin(request)
     session_id, text = parse_chat_request(await request.body(), settings.max_message_chars)
+    await guard.limit(request, "chat", session_id)
+    await guard.require_open(session_id)
     reply = await _chat(request).handle(session_id, text)
     return JSONResponse(reply.to_json(), status_code=reply.status_code)
 
 
 @router.get("/api/conversation/{session_id}")
-async def conversation(request: Request, session_id: str, after: int = 0) -> JSONResponse:
+async def conversation(
+    request: Request, session_id: str, after: Annotated[int, Query(ge=0, le=MAX_INT)] = 0
+) -> JSONResponse:
     """The citizen's own transcript, e.g. to restore the chat after a page reload."""
-    if not SESSION_ID_PATTERN.match(session_id):
-        raise GatewayError("Ugyldigt session_id.")
+    guard = _guard(request)
+    guard.check_origin(request)
+    check_session_id(session_id)
+    await guard.require_open(session_id)
     messages = await run_in_threadpool(
         messages_after, _settings(request).database_url, session_id, after
     )
@@ -483,14 +559,39 @@ async def conversation(request: Request, session_id: str, after: int = 0) -> JSO
 
 
 @router.websocket("/api/ws/{session_id}")
-async def citizen_socket(websocket: WebSocket, session_id: str, after: int = 0) -> None:
+async def citizen_socket(websocket: WebSocket, session_id: str, after: str = "0") -> None:
     """Live messages of one conversation: first everything after `after`, then new ones."""
-    if not SESSION_ID_PATTERN.match(session_id):
-        await websocket.close(code=4400)
+    guard = _guard(websocket)
+    address = guard.address(websocket)
+    maximum = websocket.app.state.settings.max_sockets_per_address
+    try:
+        guard.check_origin(websocket)
+        check_session_id(session_id)
+        start = bounded_int(int(after) if after.isdigit() else -1, "after er ugyldigt.")
+        await guard.limit(websocket, "ws", session_id)
+        await guard.require_open(session_id)
+    except GatewayError as exc:
+        await deny(websocket, exc.status_code, exc.message)
         return
-    await websocket.accept()
+    except RateLimited as exc:
+        await deny(websocket, 429, exc.message, exc.retry_after)
+        return
+    if not await guard.limiter.open_socket(address, maximum):
+        await deny(websocket, 429, TOO_MANY_SOCKETS, 60)
+        return
+    try:
+        await websocket.accept()
+        await _citizen_feed(websocket, session_id, start)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        await guard.limiter.close_socket(address, maximum)
+
+
+async def _citizen_feed(websocket: WebSocket, session_id: str, after: int) -> None:
     hub: Hub = websocket.app.state.hub
-    queue = hub.subscribe(session_id)
+    channel = citizen_channel(session_id)
+    queue = hub.subscribe(channel)
     url = websocket.app.state.settings.database_url
     try:
         # Subscribe before reading the backlog, so nothing falls between the two.
@@ -512,34 +613,22 @@ async def citizen_socket(websocket: WebSocket, session_id: str, after: int = 0) 
                     return  # already sent as part of the backlog
                 sent = message["seq"]
             await websocket.send_json(event)
+            if event.get("type") == "session" and event.get("state") in ENDED_STATES:
+                await websocket.close(code=4410)  # an ended session answers nothing more
 
         await forward_events(websocket, queue, send)
-    except WebSocketDisconnect:
-        pass
     finally:
-        hub.unsubscribe(session_id, queue)
+        hub.unsubscribe(channel, queue)
 
 
 # --- handing the chat to a person -------------------------------------------------------------
 
 
-def _citizen_session(body: dict[str, Any]) -> str:
-    session_id = body.get("session_id")
-    if not isinstance(session_id, str) or not SESSION_ID_PATTERN.match(session_id):
-        raise GatewayError(
-            "session_id mangler eller er ugyldigt (bogstaver, tal, - og _, højst 64 tegn).", 422
-        )
-    return session_id
-
-
-async def _small_body(request: Request) -> dict[str, Any]:
-    return await json_object(request, max_bytes=SMALL_BODY_BYTES, empty_is_object=True)
-
-
 @router.post("/api/handoff/cancel")
 async def cancel_handoff(request: Request) -> JSONResponse:
     """The citizen leaves the queue; their session id is their only key, to this chat only."""
-    session_id = _citizen_session(await _small_body(request))
+    _, session_id = await _citizen_call(request, "cancel", small=True)
+    await _guard(request).require_open(session_id)
     change = await _chat(request).cancel_handoff(session_id)
     if change is None:
         raise GatewayError("Samtalen venter ikke på en medarbejder.", 409)
@@ -549,12 +638,21 @@ async def cancel_handoff(request: Request) -> JSONResponse:
 @router.post("/api/kiosk/call")
 async def kiosk_call(request: Request) -> JSONResponse:
     """"Kald en medarbejder" at a kiosk: a ticket in the staff queue with the branch named."""
-    body = await _small_body(request)
-    session_id = _citizen_session(body)
+    guard = _guard(request)
+    guard.check_origin(request)
+    body = await json_object(request, max_bytes=SMALL_BODY_BYTES, empty_is_object=True)
+    session_id = _session_id(body)
     branch_id = body.get("branch_id")
-    library = load_library(_settings(request).library_config)
+    settings = _settings(request)
+    library = load_library(settings.library_config)
     if not isinstance(branch_id, str) or library.branch(branch_id) is None:
         raise GatewayError("Filialen findes ikke.", 422)
+    key_branch = kiosk_branch(settings, body.get("kiosk_key"))
+    if key_branch is None or (key_branch and key_branch != branch_id):
+        raise GatewayError(KIOSK_NOT_SET_UP, 403)
+    # Counted per kiosk (its key) when kiosks have keys: a foyer shares its address.
+    await guard.limit(request, "kiosk_call", session_id, client_key=key_branch or None)
+    await guard.require_open(session_id)
     chat = _chat(request)
     ok, message, change = await run_in_threadpool(chat.handoff.kiosk_call, session_id, branch_id)
     if change is not None:

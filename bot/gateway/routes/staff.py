@@ -33,14 +33,16 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Request, WebSocket, WebSocketDisconnect
+from fastapi import Path as FastAPIPath
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from bot.gateway.chat import SESSION_ID_PATTERN, STAFF_CHANNEL, ChatService
+from bot.gateway.chat import ChatService
 from bot.gateway.errors import GatewayError
-from bot.gateway.hub import Event, Hub
+from bot.gateway.hub import STAFF_CHANNEL, Event, Hub, citizen_channel
 from bot.gateway.rasa_client import AssistantUnavailable
 from bot.gateway.requests import SMALL_BODY_BYTES, json_object
+from bot.gateway.security import CONSOLE_CSP, MAX_INT, SESSION_ID_PATTERN, deny
 from bot.gateway.sockets import forward_events
 from bot.services import staff_auth
 from bot.services.handoff import TOPIC_LABELS, HandoffError, HandoffService
@@ -56,13 +58,9 @@ NOT_SIGNED_IN = "Du er ikke logget ind."
 BAD_CSRF = "Sikkerhedstjekket fejlede. Genindlæs siden, og prøv igen."
 _MAX_BODY = 16_000
 _NO_STORE = {"Cache-Control": "no-store"}
+_RECHECK_SECONDS = 5.0
 
 # Strict: the console runs only its own files; nothing from elsewhere, no inline script.
-CONSOLE_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; media-src 'self' data:; object-src 'none'; base-uri 'none'; "
-    "frame-ancestors 'none'; form-action 'self'"
-)
 PAGE_HEADERS = {
     "Content-Security-Policy": CONSOLE_CSP,
     "X-Frame-Options": "DENY",
@@ -103,6 +101,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 router = APIRouter(lifespan=_lifespan)
+# A ticket id in a path: a number the database can hold, else a clear 422 (not a 500).
+TicketId = Annotated[int, FastAPIPath(ge=1, le=MAX_INT)]
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -125,7 +125,9 @@ def _service(request: Request | WebSocket) -> HandoffService:
 
 
 def _ip(request: Request | WebSocket) -> str | None:
-    return request.client.host if request.client else None
+    # Through the guard: X-Forwarded-For counts only from a configured trusted proxy, so a
+    # spoofed header neither gets a fresh login budget nor lands in the audit log.
+    return request.app.state.guard.address(request)
 
 
 def _same_origin(request: Request | WebSocket) -> bool:
@@ -253,6 +255,10 @@ async def login(request: Request) -> JSONResponse:
 @router.post("/api/staff/logout")
 async def logout(request: Request, identity: Writing) -> JSONResponse:
     await run_in_threadpool(staff_auth.logout, _url(request), identity, _ip(request))
+    # The console's open WebSockets of this session close at once.
+    await request.app.state.hub.publish(
+        STAFF_CHANNEL, {"type": "staff_signed_out", "session": identity.session_id}
+    )
     response = _json({"ok": True})
     policy = _policy(request)
     response.delete_cookie(
@@ -276,7 +282,7 @@ async def tickets(request: Request, _: SignedIn) -> JSONResponse:
 
 
 @router.get("/api/staff/tickets/{ticket_id}")
-async def ticket_detail(request: Request, ticket_id: int, identity: SignedIn) -> JSONResponse:
+async def ticket_detail(request: Request, ticket_id: TicketId, identity: SignedIn) -> JSONResponse:
     detail = await run_in_threadpool(
         _service(request).ticket_detail, ticket_id, identity.staff_id, identity.username,
         _ip(request),
@@ -285,7 +291,7 @@ async def ticket_detail(request: Request, ticket_id: int, identity: SignedIn) ->
 
 
 @router.get("/api/staff/tickets/{ticket_id}/summary")
-async def ticket_summary(request: Request, ticket_id: int, _: SignedIn) -> JSONResponse:
+async def ticket_summary(request: Request, ticket_id: TicketId, _: SignedIn) -> JSONResponse:
     """What the bot learned before the handoff: topic, intents, filled slots (Rasa tracker)."""
     ticket = await run_in_threadpool(_service(request).ticket, ticket_id)
     summary: dict[str, Any] = {
@@ -329,7 +335,7 @@ def tracker_summary(tracker: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("/api/staff/tickets/{ticket_id}/take")
-async def take(request: Request, ticket_id: int, identity: Writing) -> JSONResponse:
+async def take(request: Request, ticket_id: TicketId, identity: Writing) -> JSONResponse:
     service, ip = _service(request), _ip(request)
     change = await run_in_threadpool(service.take, ticket_id, identity.staff_id, ip)
     await _chat(request).publish_change(change)
@@ -337,7 +343,7 @@ async def take(request: Request, ticket_id: int, identity: Writing) -> JSONRespo
 
 
 @router.post("/api/staff/tickets/{ticket_id}/reply")
-async def reply(request: Request, ticket_id: int, identity: Writing) -> JSONResponse:
+async def reply(request: Request, ticket_id: TicketId, identity: Writing) -> JSONResponse:
     text = (await _body(request)).get("text")
     if not isinstance(text, str):
         raise GatewayError("Skriv en besked.", 422)
@@ -347,7 +353,7 @@ async def reply(request: Request, ticket_id: int, identity: Writing) -> JSONResp
 
 
 @router.post("/api/staff/tickets/{ticket_id}/return")
-async def return_to_bot(request: Request, ticket_id: int, identity: Writing) -> JSONResponse:
+async def return_to_bot(request: Request, ticket_id: TicketId, identity: Writing) -> JSONResponse:
     service, ip = _service(request), _ip(request)
     change = await run_in_threadpool(service.return_to_bot, ticket_id, identity.staff_id, ip)
     await _chat(request).publish_change(change)
@@ -355,7 +361,7 @@ async def return_to_bot(request: Request, ticket_id: int, identity: Writing) -> 
 
 
 @router.post("/api/staff/tickets/{ticket_id}/close")
-async def close(request: Request, ticket_id: int, identity: Writing) -> JSONResponse:
+async def close(request: Request, ticket_id: TicketId, identity: Writing) -> JSONResponse:
     outcome = (await _body(request)).get("outcome")
     service, ip = _service(request), _ip(request)
     change = await run_in_threadpool(
@@ -366,7 +372,7 @@ async def close(request: Request, ticket_id: int, identity: Writing) -> JSONResp
 
 
 @router.post("/api/staff/tickets/{ticket_id}/notes")
-async def add_note(request: Request, ticket_id: int, identity: Writing) -> JSONResponse:
+async def add_note(request: Request, ticket_id: TicketId, identity: Writing) -> JSONResponse:
     text = (await _body(request)).get("text")
     if not isinstance(text, str):
         raise GatewayError("Skriv en note.", 422)
@@ -375,14 +381,6 @@ async def add_note(request: Request, ticket_id: int, identity: Writing) -> JSONR
 
 
 # --- the console's WebSocket ----------------------------------------------------------------
-
-
-async def _deny(websocket: WebSocket, status_code: int, detail: str) -> None:
-    try:
-        await websocket.send_denial_response(JSONResponse({"detail": detail}, status_code))
-    except RuntimeError:
-        # A server without the denial-response extension can only refuse the handshake.
-        await websocket.close(code=4000 + status_code)
 
 
 class _ConsoleSocket:
@@ -415,6 +413,7 @@ class _ConsoleSocket:
 
     async def run(self) -> None:
         self.staff_feed = self._listen(STAFF_CHANNEL, None)
+        watchdog = asyncio.create_task(self._watchdog())
         try:
             await self.websocket.send_json(
                 {"type": "hello", "staff": _staff_json(self.identity)["staff"]}
@@ -422,11 +421,32 @@ class _ConsoleSocket:
             await self._send_queue(None)
             await forward_events(self.websocket, self.out, self._deliver, self._command)
         finally:
+            watchdog.cancel()
             self.close()
+
+    async def _valid(self) -> bool:
+        """Whether the session still holds (not logged out, not disabled, not expired);
+        if not, the console is told and the socket closed."""
+        if await run_in_threadpool(staff_auth.still_valid, self.url, self.identity.session_id):
+            return True
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await self.websocket.send_json({"type": "signed_out"})
+            await self.websocket.close(code=4401)
+        return False
+
+    async def _watchdog(self) -> None:
+        # A disable from the CLI or an expiry happens elsewhere: look every few seconds.
+        while True:
+            await asyncio.sleep(_RECHECK_SECONDS)
+            try:
+                if not await self._valid():
+                    return
+            except Exception:  # noqa: BLE001 - a database hiccup: look again next time
+                log.exception("could not re-check a console session")
 
     def close(self) -> None:
         channels = [(STAFF_CHANNEL, self.staff_feed)] if self.staff_feed else []
-        channels += list(self.watched.items())
+        channels += [(citizen_channel(c), feed) for c, feed in self.watched.items()]
         for channel, (queue, task) in channels:
             task.cancel()
             self.hub.unsubscribe(channel, queue)
@@ -438,6 +458,10 @@ class _ConsoleSocket:
 
     async def _deliver(self, event: Event) -> None:
         kind = event.get("type")
+        if kind == "staff_signed_out":
+            if event.get("session") == self.identity.session_id:
+                await self._valid()  # closes the socket
+            return
         if kind == "queue_changed":
             await self._send_queue(event.get("new_ticket_id"))
             return
@@ -456,13 +480,12 @@ class _ConsoleSocket:
             return
         if not isinstance(command, dict):
             return
+        # Every command re-checks the session: a logged-out, disabled or expired session
+        # can neither watch a chat nor write to a citizen.
+        if not await self._valid():
+            return
         kind = command.get("type")
         if kind == "ping":
-            session_id = self.identity.session_id
-            if not await run_in_threadpool(staff_auth.still_valid, self.url, session_id):
-                await self.websocket.send_json({"type": "signed_out"})
-                await self.websocket.close(code=4401)
-                return
             await run_in_threadpool(staff_auth.touch, self.url, self.identity.session_id)
             await self.websocket.send_json({"type": "pong"})
         elif kind == "watch":
@@ -472,17 +495,19 @@ class _ConsoleSocket:
             if conversation_id in self.watched:
                 queue, task = self.watched.pop(conversation_id)
                 task.cancel()
-                self.hub.unsubscribe(conversation_id, queue)
+                self.hub.unsubscribe(citizen_channel(conversation_id), queue)
         elif kind == "reply":
             await self._reply(command)
 
     async def _watch(self, conversation_id: Any, after: Any) -> None:
         if not isinstance(conversation_id, str) or not SESSION_ID_PATTERN.match(conversation_id):
             return
-        after = after if isinstance(after, int) and after >= 0 else 0
+        after = after if isinstance(after, int) and 0 <= after <= MAX_INT else 0
         if conversation_id not in self.watched:
             # Subscribe before reading the catch-up, so nothing falls between the two.
-            self.watched[conversation_id] = self._listen(conversation_id, conversation_id)
+            self.watched[conversation_id] = self._listen(
+                citizen_channel(conversation_id), conversation_id
+            )
         try:
             backlog = await run_in_threadpool(
                 self.service.messages_after, conversation_id, after, self.identity.staff_id,
@@ -503,7 +528,9 @@ class _ConsoleSocket:
     async def _reply(self, command: dict[str, Any]) -> None:
         client_id = command.get("client_id")
         ticket_id, text = command.get("ticket_id"), command.get("text")
-        if not isinstance(ticket_id, int) or not isinstance(text, str):
+        if not isinstance(ticket_id, int) or not 1 <= ticket_id <= MAX_INT or not isinstance(
+            text, str
+        ):
             await self.websocket.send_json(
                 {"type": "ack", "client_id": client_id, "ok": False, "detail": "Ugyldig besked."}
             )
@@ -526,11 +553,11 @@ class _ConsoleSocket:
 @router.websocket("/api/staff/ws")
 async def console_socket(websocket: WebSocket) -> None:
     if not _same_origin(websocket):
-        await _deny(websocket, 403, "Forkert oprindelse.")
+        await deny(websocket, 403, "Forkert oprindelse.")
         return
     identity = await _identity(websocket)
     if identity is None:
-        await _deny(websocket, 401, NOT_SIGNED_IN)
+        await deny(websocket, 401, NOT_SIGNED_IN)
         return
     await websocket.accept()
     try:
@@ -545,3 +572,9 @@ async def console_socket(websocket: WebSocket) -> None:
     except (TimeoutError, WebSocketDisconnect, ValueError):
         with contextlib.suppress(RuntimeError):
             await websocket.close()
+
+
+# /openapi.json lists the citizen API only: the console's routes are nobody else's business.
+for _route in router.routes:
+    if getattr(_route, "path", "").startswith(("/api/staff", "/staff")):
+        _route.include_in_schema = False

@@ -58,10 +58,16 @@
     chat = BC.createChat({
       channel: "kiosk",
       branchId: config.branchId,
+      kioskKey: config.kioskKey,
       storageKey: STORAGE_KEY,
       hideWelcomeButtons: true,
       linksAsText: true,
       onConfig: renderTiles,
+      // "Slet samtalen": already deleted on the server; clear the screen as a reset does.
+      onDeleted: (message) => {
+        resetKiosk(true);
+        showCallStatus(message, "k-ok");
+      },
       onActivity: () => touch(),
       onBusy: (busy) => {
         for (const tile of tiles.querySelectorAll("button")) {
@@ -114,7 +120,11 @@
       const response = await fetch("/api/kiosk/call", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ session_id: chat.id, branch_id: config.branchId }),
+        body: JSON.stringify({
+          session_id: chat.id,
+          branch_id: config.branchId,
+          kiosk_key: config.kioskKey,
+        }),
       });
       let data = null;
       try {
@@ -191,9 +201,9 @@
   }
 
   /** Clear the screen, end the session on the server and keep nothing in the browser. */
-  function resetKiosk() {
+  function resetKiosk(alreadyDeleted) {
     const old = chat;
-    const hadConversation = old.state.started;
+    const hadConversation = old.state.started && alreadyDeleted !== true;
     const sessionId = old.id;
     hideWarning();
     dirty = false;
@@ -233,7 +243,7 @@
       hideWarning();
     }
   });
-  $("k-restart").addEventListener("click", resetKiosk);
+  $("k-restart").addEventListener("click", () => resetKiosk());
   callButton.addEventListener("click", callStaff);
   setInterval(tick, 250);
 

@@ -81,6 +81,14 @@
     cancelLabel: "Annuller køen til en medarbejder",
     cancelFailed: "Det lykkedes ikke at annullere. Prøv igen.",
     sessionClosed: "Samtalen er afsluttet.",
+    deleteChat: "Slet samtalen",
+    deleteQuestion: "Vil du slette hele samtalen? Det kan ikke fortrydes.",
+    deleteYes: "Ja, slet samtalen",
+    deleteNo: "Nej, behold den",
+    deleted: "Samtalen er slettet.",
+    deleteFailed: "Samtalen kunne ikke slettes. Prøv igen.",
+    privacyLink: "Sådan behandler vi dine oplysninger",
+    accessibilityLink: "Tilgængelighedserklæring",
   };
 
   // --- small helpers ---------------------------------------------------------------------
@@ -387,6 +395,33 @@
         el("div", { class: "bc-row" }, [this.input, this.sendButton]),
         el("p", { class: "bc-privacy", id: u + "-privacy" }, T.privacy),
       ]);
+      this.deleteButton = el("button", { type: "button", class: "bc-delete" }, T.deleteChat);
+      this.deleteBox = el("div", { class: "bc-confirm", role: "group", hidden: true }, [
+        el("p", { id: u + "-delq" }, T.deleteQuestion),
+      ]);
+      this.deleteBox.setAttribute("aria-labelledby", u + "-delq");
+      const yes = el("button", { type: "button", class: "bc-delete-yes" }, T.deleteYes);
+      const no = el("button", { type: "button", class: "bc-delete-no" }, T.deleteNo);
+      this.deleteBox.append(yes, no);
+      // Links to the legal pages: in a new tab from the widget; at the kiosk (no tabs) in
+      // the same window, with a way back to the kiosk screen.
+      const back = "?tilbage=" + encodeURIComponent(location.pathname + location.search);
+      const legal = [
+        ["/privatliv", T.privacyLink],
+        ["/tilgaengelighed", T.accessibilityLink],
+      ].map(([path, label]) =>
+        this.opts.linksAsText
+          ? el("a", { href: GATEWAY + path + back }, label)
+          : el("a", { href: GATEWAY + path, target: "_blank", rel: "noopener" }, [
+              label,
+              el("span", { class: "bc-sr" }, T.newTab),
+            ])
+      );
+      this.footer = el("div", { class: "bc-footer" }, [
+        this.deleteButton,
+        el("p", { class: "bc-legal" }, [legal[0], " · ", legal[1]]),
+        this.deleteBox,
+      ]);
       this.el = el("div", { class: "bc-panel" }, [
         this.log,
         this.typing,
@@ -394,7 +429,19 @@
         this.notice,
         this.error,
         this.form,
+        this.footer,
       ]);
+      this.deleteButton.addEventListener("click", () => {
+        this.deleteBox.hidden = false;
+        this.deleteButton.setAttribute("aria-expanded", "true");
+        no.focus();
+      });
+      no.addEventListener("click", () => {
+        this.deleteBox.hidden = true;
+        this.deleteButton.setAttribute("aria-expanded", "false");
+        this.deleteButton.focus();
+      });
+      yes.addEventListener("click", () => this.deleteConversation(yes));
       this.form.addEventListener("submit", (event) => {
         event.preventDefault();
         this.submitInput();
@@ -505,6 +552,7 @@
     async start(again) {
       const body = { session_id: this.id, channel: this.opts.channel };
       if (this.opts.branchId) body.branch_id = this.opts.branchId;
+      if (this.opts.kioskKey) body.kiosk_key = this.opts.kioskKey;
       const r = await request("POST", "/api/session/start", body);
       if (r.status === 409 && !again) {
         // That conversation was closed on the server: carry on in a new one.
@@ -588,8 +636,10 @@
         }
         this.handleEvent(payload);
       };
-      ws.onclose = () => {
+      ws.onclose = (event) => {
         if (this.ws === ws) this.ws = null;
+        // 4410: the conversation has ended on the server; there is nothing to reconnect to.
+        if (event && event.code === 4410) this.wsWanted = false;
         if (!this.wsWanted || this.destroyed || this.pageHidden) return;
         this.setConnected(false);
         this.scheduleReconnect();
@@ -637,7 +687,13 @@
         if (message.seq > this.contiguous() + 1) this.catchUp();
       } else if (event.type === "handoff" && event.handoff) {
         this.showHandoff(event.handoff);
+      } else if (event.type === "session" && event.state === "deleted") {
+        // Deleted from another tab or window: nothing of it stays on this screen either.
+        this.forget();
+        this.note(T.deleted);
+        this.showWelcome();
       } else if (event.type === "session" && event.state === "closed") {
+        this.wsWanted = false;
         if (this.opts.onSessionClosed) this.opts.onSessionClosed();
       }
     }
@@ -871,6 +927,53 @@
       } finally {
         button.setAttribute("aria-disabled", "false");
       }
+    }
+
+    /** "Slet samtalen": delete it on the server, then start afresh in this browser. */
+    async deleteConversation(button) {
+      if (button.getAttribute("aria-disabled") === "true") return;
+      button.setAttribute("aria-disabled", "true");
+      let message = T.deleted;
+      try {
+        if (this.state.started) {
+          const r = await request("POST", "/api/session/delete", { session_id: this.id });
+          if (!r.ok && r.status !== 404) {
+            this.showError((r.data && r.data.detail) || T.deleteFailed);
+            return;
+          }
+          if (r.data && r.data.message) message = r.data.message;
+        }
+        this.forget();
+        this.note(message);
+        this.showWelcome();
+        if (this.opts.onDeleted) this.opts.onDeleted(message);
+        this.input.focus();
+      } catch (e) {
+        this.showError(T.offline);
+      } finally {
+        button.setAttribute("aria-disabled", "false");
+      }
+    }
+
+    /** Drop the conversation in this browser: a new id, nothing on screen or in storage. */
+    forget() {
+      this.wsWanted = false;
+      clearTimeout(this.retryTimer);
+      if (this.ws) {
+        this.ws.onclose = null;
+        this.ws.close();
+        this.ws = null;
+      }
+      storage.remove(this.opts.storageKey);
+      this.state = this.fresh();
+      this.rendered.clear();
+      this.localWelcome = null;
+      this.log.replaceChildren();
+      this.handoffBox.hidden = true;
+      this.handoffBox.replaceChildren();
+      this.deleteBox.hidden = true;
+      this.deleteButton.setAttribute("aria-expanded", "false");
+      this.clearError();
     }
 
     showError(text) {
