@@ -4,12 +4,13 @@ Examples::
 
     python -m bot db upgrade
     python -m bot seed
+    python -m bot knowledge import      # knowledge/*.md into the article store
     python -m bot slots open --branch nord --from 2026-12-01 --to 2026-12-31 \\
         --weekdays tue,thu --start 13:00 --end 17:00 --minutes 30
     python -m bot bookings export --date 2026-12-03 --out dagens-bookinger.csv
 
-One module per group of commands (bot/cli/library.py, staff.py, seed.py), each registering
-its own sub-parsers; they share bot/cli/common.py and never import this module.
+One module per group of commands (bot/cli/library.py, staff.py, seed.py, knowledge.py), each
+registering its own sub-parsers; they share bot/cli/common.py and never import this module.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import IO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.cli import library, seed, staff
+from bot.cli import knowledge, library, seed, staff
 from bot.cli.common import CommandError, Handler
 from bot.services.booking import BookingError
 
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     library.add_parsers(commands)
     staff.add_staff_parsers(commands)
     seed.add_seed_parser(commands)
+    knowledge.add_knowledge_parsers(commands)
     library.add_purge_parser(commands)
     return parser
 

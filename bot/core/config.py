@@ -58,6 +58,10 @@ class Settings:
     secret_key: str = field(default_factory=lambda: _env("BORGER_SECRET_KEY", ""))
     # Protects Rasa's HTTP API; `make run` makes a random one per start when unset.
     rasa_token: str = field(default_factory=lambda: _env("BORGER_RASA_TOKEN", ""))
+    # Articles whose review date is older than this are listed as due for review.
+    review_months: int = field(
+        default_factory=lambda: _env_int("BORGER_ARTICLE_REVIEW_MONTHS", 6)
+    )
     cache_dir: Path = field(
         default_factory=lambda: Path(
             _env("BORGER_CACHE_DIR", str(Path.home() / ".cache" / "borgerservice"))

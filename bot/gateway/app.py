@@ -20,10 +20,13 @@ from bot.db.session import session_scope
 from bot.gateway.chat import SESSION_ID_PATTERN, ChatService
 from bot.gateway.hub import Hub, make_hub
 from bot.gateway.rasa_client import RasaClient
+from bot.gateway.routes.articles import invalid_handler
+from bot.gateway.routes.articles import router as articles_router
 from bot.gateway.routes.citizen import add_cors
 from bot.gateway.routes.citizen import router as citizen_router
 from bot.gateway.routes.staff import router as staff_router
 from bot.gateway.sockets import forward_events
+from bot.services.articles import ArticleInvalid
 from bot.services.transcripts import messages_after
 
 log = logging.getLogger(__name__)
@@ -172,6 +175,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(citizen_router)
     app.include_router(staff_router)
+    app.include_router(articles_router)
+    app.add_exception_handler(ArticleInvalid, invalid_handler)
     add_cors(app, settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

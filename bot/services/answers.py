@@ -19,9 +19,15 @@ from typing import Any
 
 import yaml
 
-from bot.core.config import get_settings
+from bot.core.config import Settings, get_settings
 from bot.services.answering import AnswerEngine, Context, Decision, Outcome, Thresholds
-from bot.services.knowledge import Article, knowledge_fingerprint, load_articles
+from bot.services.articles import ArticleService, store_stamp
+from bot.services.knowledge import (
+    Article,
+    knowledge_fingerprint,
+    load_articles,
+    side_fingerprint,
+)
 from bot.services.retrieval import Bm25Lemmas, DenseE5, Hybrid
 
 OPENING_HOURS_PLACEHOLDER = "{aabningstider}"
@@ -81,17 +87,19 @@ def article_meta(article: Article) -> dict[str, str]:
     }
 
 
-def render_article(article: Article, message: str = "") -> Answer:
-    engine = get_engine()
+def render_article(
+    article: Article, message: str = "", articles: dict[str, Article] | None = None
+) -> Answer:
+    """The article as the citizen sees it; ``articles`` gives the related articles' titles
+    (default: the engine's)."""
+    articles = get_engine().articles if articles is None else articles
     text = article.body
     if OPENING_HOURS_PLACEHOLDER in text:
         # Imported here: only opening-hours answers need the library config.
         from bot.services.library import find_branch, format_opening_hours
 
         text = text.replace(OPENING_HOURS_PLACEHOLDER, format_opening_hours(find_branch(message)))
-    buttons = [
-        article_button(engine.articles[r]) for r in article.related if r in engine.articles
-    ]
+    buttons = [article_button(articles[r]) for r in article.related if r in articles]
     buttons = SERVICE_BUTTONS.get(article.topic, []) + buttons
     return Answer(
         kind="answer",
@@ -101,9 +109,14 @@ def render_article(article: Article, message: str = "") -> Answer:
     )
 
 
-def render(decision: Decision, message: str, intent: str | None = None) -> Answer:
+def render(
+    decision: Decision,
+    message: str,
+    intent: str | None = None,
+    articles: dict[str, Article] | None = None,
+) -> Answer:
     if decision.outcome is Outcome.ANSWER and decision.article is not None:
-        return render_article(decision.article, message)
+        return render_article(decision.article, message, articles)
     if decision.outcome is Outcome.CLARIFY:
         choices = decision.choices
         buttons = [article_button(a) for a in choices] + [SOMETHING_ELSE]
@@ -130,13 +143,13 @@ def answer_question(
     intent: str | None = None,
 ) -> Answer:
     """The reply to a knowledge question; a named article (a button) wins."""
-    engine = get_engine()
+    engine = get_engine()  # once per question: it reads the article store's stamp
     if article_id:
         article = engine.article(article_id)
         if article is not None:
-            return render_article(article, message)
+            return render_article(article, message, engine.articles)
     decision = engine.decide(message, topic or None, intent_confidence, context)
-    return render(decision, message, intent)
+    return render(decision, message, intent, engine.articles)
 
 
 def confident_answer(message: str, topic: str | None) -> Answer | None:
@@ -171,7 +184,8 @@ def load_overviews(directory: Path) -> dict[str, Overview]:
 
 def overview(topic: str) -> Answer | None:
     engine = get_engine()
-    entry = _overviews(get_settings().knowledge_dir.resolve()).get(topic)
+    directory = get_settings().knowledge_dir.resolve()
+    entry = _overviews(directory, side_fingerprint(directory)).get(topic)
     if entry is None:
         return None
     buttons = [
@@ -184,7 +198,7 @@ def overview(topic: str) -> Answer | None:
 
 
 @lru_cache(maxsize=4)
-def _overviews(directory: Path) -> dict[str, Overview]:
+def _overviews(directory: Path, _fingerprint: tuple) -> dict[str, Overview]:
     return load_overviews(directory)
 
 
@@ -210,14 +224,42 @@ DENSE_TEMPERATURE = 0.005
 THRESHOLDS = Thresholds()
 
 
-def get_engine(directory: Path | None = None) -> KnowledgeEngine:
-    settings = get_settings()
-    directory = (directory or settings.knowledge_dir).resolve()
+def get_engine(
+    directory: Path | None = None, settings: Settings | None = None
+) -> KnowledgeEngine:
+    """The engine over the current articles: those of the article store in the app database
+    (where the console saves them; every instance reads it), or, when ``directory`` is given
+    or the store is empty or missing, the Markdown files of that directory.
+
+    Cached by the store's stamp (one index lookup per call) or the files' fingerprint, so a
+    saved change answers the next question; only new texts are embedded (bot/embeddings.py).
+    """
+    settings = settings or get_settings()
+    knowledge_dir = settings.knowledge_dir.resolve()
+    if directory is None:
+        stamp = store_stamp(settings.database_url)
+        if stamp is not None:
+            return _store_engine(
+                settings.database_url, stamp, knowledge_dir, side_fingerprint(knowledge_dir),
+                settings.cache_dir,
+            )
+    directory = (directory or knowledge_dir).resolve()
     return _engine(directory, knowledge_fingerprint(directory), settings.cache_dir)
+
+
+def _moved(directory: Path) -> dict[str, str]:
+    path = directory / "_moved.yml"
+    return dict((yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}) or {})
 
 
 @lru_cache(maxsize=2)
 def _engine(directory: Path, fingerprint: tuple, cache_dir: Path) -> KnowledgeEngine:
-    moved_path = directory / "_moved.yml"
-    moved = yaml.safe_load(moved_path.read_text(encoding="utf-8")) if moved_path.exists() else {}
-    return KnowledgeEngine(load_articles(directory), dict(moved or {}), cache_dir)
+    return KnowledgeEngine(load_articles(directory), _moved(directory), cache_dir)
+
+
+@lru_cache(maxsize=2)
+def _store_engine(
+    url: str, stamp: int, knowledge_dir: Path, side: tuple, cache_dir: Path
+) -> KnowledgeEngine:
+    articles = ArticleService(url, knowledge_dir).articles()
+    return KnowledgeEngine(articles, _moved(knowledge_dir), cache_dir)

@@ -98,7 +98,8 @@ def compared_retrievers(engine) -> list:
 
 
 def report(intent_of: IntentOf | None, split: str, show_misses: bool) -> str:
-    engine = get_engine()
+    # The committed files, not the console's store: the score belongs to what is in git.
+    engine = get_engine(get_settings().knowledge_dir)
     cases = load_cases(split)
     lines = [f"Article hold-out, {split} half: {len(cases)} questions, {len(engine.articles)} "
              "articles", "", "Retrievers compared (ranking alone, all topics):"]

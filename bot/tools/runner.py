@@ -64,11 +64,13 @@ def write_endpoints(settings: Settings) -> Path:
 
 
 def prepare_database(settings: Settings) -> None:
-    """Migrate the app database and fill the demo library when it is empty."""
+    """Migrate the app database, fill the demo library when it is empty and bring new or
+    changed knowledge/*.md files into the article store."""
     from bot.cli import main as cli_main
 
     cli_main(["--database-url", settings.database_url, "db", "upgrade"])
     cli_main(["--database-url", settings.database_url, "seed", "--if-empty"])
+    cli_main(["--database-url", settings.database_url, "knowledge", "import"])
 
 
 @dataclass

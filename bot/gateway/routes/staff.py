@@ -162,21 +162,46 @@ async def _identity(request: Request | WebSocket) -> StaffIdentity | None:
     return await run_in_threadpool(staff_auth.identify, _url(request), token)
 
 
+ROLE_REFUSED = {
+    "editor": "Kun redaktører kan rette artikler. Bed en administrator om rollen redaktør.",
+    "admin": "Kun administratorer kan ændre medarbejderkonti.",
+}
+
+
+def require(role: str, *, writing: bool = False) -> Any:
+    """A FastAPI dependency: the signed-in staff member, who must hold ``role`` (staff,
+    editor, admin; bot/db/models.py ROLES); ``writing`` also checks Origin and CSRF token.
+    401 without a session, 403 for a bad CSRF token or a role too low. The role is read from
+    the account on every request, so a changed role counts at once."""
+
+    async def dependency(request: Request) -> StaffIdentity:
+        identity = await _identity(request)
+        if identity is None:
+            raise HTTPException(401, NOT_SIGNED_IN)
+        if writing and (
+            not _same_origin(request)
+            or not staff_auth.csrf_ok(identity, request.headers.get(CSRF_HEADER))
+        ):
+            raise HTTPException(403, BAD_CSRF)
+        if not identity.may(role):
+            raise HTTPException(403, ROLE_REFUSED.get(role, "Det har du ikke adgang til."))
+        return identity
+
+    dependency.role = role  # type: ignore[attr-defined]
+    return dependency
+
+
+_reading_staff = require("staff")
+_writing_staff = require("staff", writing=True)
+
+
 async def _staff(request: Request) -> StaffIdentity:
-    identity = await _identity(request)
-    if identity is None:
-        raise HTTPException(401, NOT_SIGNED_IN)
-    return identity
+    return await _reading_staff(request)
 
 
 async def _staff_writing(request: Request) -> StaffIdentity:
     """A signed-in staff member making a change: also checks Origin and the CSRF token."""
-    identity = await _staff(request)
-    if not _same_origin(request) or not staff_auth.csrf_ok(
-        identity, request.headers.get(CSRF_HEADER)
-    ):
-        raise HTTPException(403, BAD_CSRF)
-    return identity
+    return await _writing_staff(request)
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -210,7 +235,13 @@ def _set_cookie(response: Response, name: str, value: str, max_age: int | None) 
 
 def _staff_json(identity: StaffIdentity) -> dict[str, Any]:
     return {
-        "staff": {"id": identity.staff_id, "username": identity.username, "name": identity.name},
+        "staff": {
+            "id": identity.staff_id,
+            "username": identity.username,
+            "name": identity.name,
+            "role": identity.role,
+            "role_label": staff_auth.ROLE_LABELS.get(identity.role, identity.role),
+        },
         "csrf": identity.csrf_token,
     }
 

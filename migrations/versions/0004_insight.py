@@ -1,0 +1,104 @@
+"""Insight and editing in the console: staff roles, the article store with its versions, what
+staff did with missed questions, and the indexes the insight queries read by period.
+
+Written by hand to match bot/db/models.py (test_migrations checks that autogenerate finds no
+difference). The role column gets a server default, so existing accounts become "staff".
+
+Revision ID: 0004_insight
+Revises: 0002
+Create Date: 2026-12-01
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004_insight"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+_ARTICLE_COLUMNS = (
+    ("topic", sa.String(length=32)),
+    ("title", sa.String(length=200)),
+    ("source", sa.String(length=500)),
+    ("reviewed", sa.Date()),
+    ("body", sa.Text()),
+    ("questions", sa.JSON()),
+    ("related", sa.JSON()),
+)
+
+
+def _article_columns() -> list[sa.Column]:
+    return [sa.Column(name, kind, nullable=False) for name, kind in _ARTICLE_COLUMNS]
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("staff_users") as batch:
+        batch.add_column(
+            sa.Column("role", sa.String(length=16), nullable=False, server_default="staff")
+        )
+        batch.create_check_constraint("role", "role IN ('staff', 'editor', 'admin')")
+    op.create_table(
+        "articles",
+        sa.Column("id", sa.String(length=100), nullable=False),
+        *_article_columns(),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_by", sa.String(length=64), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_articles")),
+    )
+    op.create_table(
+        "article_versions",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("article_id", sa.String(length=100), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        *_article_columns(),
+        sa.Column("action", sa.String(length=32), nullable=False),
+        sa.Column("staff_id", sa.Integer(), nullable=True),
+        sa.Column("username", sa.String(length=64), nullable=True),
+        sa.Column("restored_from", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.CheckConstraint(
+            "action IN ('imported', 'created', 'edited', 'restored', 'question_added')",
+            name=op.f("ck_article_versions_action"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["article_id"], ["articles.id"], name=op.f("fk_article_versions_article_id_articles")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_article_versions")),
+        sa.UniqueConstraint(
+            "article_id", "version", name=op.f("uq_article_versions_article_id_version")
+        ),
+    )
+    op.create_table(
+        "missed_question_actions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("group_key", sa.String(length=64), nullable=False),
+        sa.Column("action", sa.String(length=16), nullable=False),
+        sa.Column("article_id", sa.String(length=100), nullable=True),
+        sa.Column("staff_id", sa.Integer(), nullable=True),
+        sa.Column("username", sa.String(length=64), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.CheckConstraint(
+            "action IN ('dismissed', 'added_example', 'new_article')",
+            name=op.f("ck_missed_question_actions_action"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_missed_question_actions")),
+    )
+    op.create_index(
+        "ix_missed_question_actions_group_key", "missed_question_actions", ["group_key"]
+    )
+    op.create_index("ix_conversations_created_at", "conversations", ["created_at"])
+    op.create_index("ix_chat_messages_created_at", "chat_messages", ["created_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_chat_messages_created_at", table_name="chat_messages")
+    op.drop_index("ix_conversations_created_at", table_name="conversations")
+    for table in ("missed_question_actions", "article_versions", "articles"):
+        op.drop_table(table)
+    with op.batch_alter_table("staff_users") as batch:
+        batch.drop_constraint("role", type_="check")
+        batch.drop_column("role")
