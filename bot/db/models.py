@@ -43,6 +43,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, declarative_base, relationship
 
 LOCAL_TZ = ZoneInfo("Europe/Copenhagen")
@@ -302,7 +303,10 @@ class ChatMessage(Base):
     seq: Mapped[int] = Column(Integer, nullable=False)
     sender: Mapped[str] = Column(String(16), nullable=False)
     text: Mapped[str] = Column(Text, nullable=False)
-    payload: Mapped[Any | None] = Column(JSON, nullable=True)  # buttons etc.
+    # buttons etc.; JSONB on PostgreSQL, so the insight queries read fields without reparsing.
+    payload: Mapped[Any | None] = Column(
+        JSON().with_variant(JSONB(), "postgresql"), nullable=True
+    )
     created_at: Mapped[datetime] = Column(DateTime, nullable=False, default=utc_now)
 
     conversation: Mapped[Conversation] = relationship(Conversation, back_populates="messages")
