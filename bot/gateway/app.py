@@ -24,6 +24,7 @@ from bot.gateway.routes.articles import invalid_handler
 from bot.gateway.routes.articles import router as articles_router
 from bot.gateway.routes.citizen import add_cors
 from bot.gateway.routes.citizen import router as citizen_router
+from bot.gateway.routes.insight import router as insight_router
 from bot.gateway.routes.staff import router as staff_router
 from bot.gateway.sockets import forward_events
 from bot.services.articles import ArticleInvalid
@@ -176,6 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(citizen_router)
     app.include_router(staff_router)
     app.include_router(articles_router)
+    app.include_router(insight_router)
     app.add_exception_handler(ArticleInvalid, invalid_handler)
     add_cors(app, settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -35,6 +35,7 @@ from bot.services.articles import (
     Editor,
     article_from_request,
 )
+from bot.services.missed import MissedService, Who
 from bot.services.staff_auth import StaffIdentity
 
 router = APIRouter()
@@ -74,6 +75,11 @@ async def _console_page(request: Request, name: str) -> Response:
     if await _identity(request) is None:
         return RedirectResponse("/staff/login", status_code=303, headers=_NO_STORE)
     return _page(name)
+
+
+@router.get("/staff/articles", include_in_schema=False)
+async def articles_page(request: Request) -> Response:
+    return await _console_page(request, "articles.html")
 
 
 
@@ -152,9 +158,16 @@ async def add_question(
     article_id: str,
     identity: StaffIdentity = Depends(require("editor", writing=True)),
 ) -> JSONResponse:
+    """Add an example question; with ``missed_key`` the "Spørgsmål uden godt svar" group it
+    came from is marked as handled."""
     body = await _body(request)
     editor = _editor(identity, request)
     article = await _call(_articles(request).add_question, article_id, body.get("question"), editor)
+    key = body.get("missed_key")
+    if isinstance(key, str) and key:
+        service = MissedService(_settings(request).database_url)
+        who = Who(identity.staff_id, identity.username)
+        await run_in_threadpool(service.act, key, "added_example", who, article_id)
     return _json(article)
 
 

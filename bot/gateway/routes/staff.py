@@ -50,6 +50,7 @@ from bot.services import staff_auth
 from bot.services.handoff import TOPIC_LABELS, HandoffError, HandoffService
 from bot.services.library import load_library
 from bot.services.staff_auth import AuthError, StaffIdentity
+from bot.services.transcripts import conversation_subjects
 
 log = logging.getLogger(__name__)
 
@@ -360,8 +361,15 @@ async def ticket_summary(request: Request, ticket_id: int) -> JSONResponse:
         "intents": [],
         "slots": [],
         "available": False,
+        "asked_about": [],
+        "articles": [],
     }
     if ticket["conversation_id"]:
+        # In words (topics and article titles), from the transcript: works without Rasa.
+        subjects = await run_in_threadpool(
+            conversation_subjects, _url(request), ticket["conversation_id"], TOPIC_LABELS
+        )
+        summary["asked_about"], summary["articles"] = subjects["topics"], subjects["articles"]
         try:
             tracker = await request.app.state.rasa.tracker(ticket["conversation_id"])
         except AssistantUnavailable:
@@ -372,6 +380,17 @@ async def ticket_summary(request: Request, ticket_id: int) -> JSONResponse:
             summary["topic"] = summary["last_topic"]
             summary["topic_label"] = TOPIC_LABELS.get(summary["last_topic"], summary["last_topic"])
     return _json(summary)
+
+
+def _slot_value(name: str, value: Any) -> str:
+    """A slot's value as staff read it: an article by its title, not its id."""
+    if name == "article_id":
+        from bot.services.answers import get_engine
+
+        article = get_engine().article(str(value))
+        if article is not None:
+            return article.title
+    return str(value)
 
 
 def tracker_summary(tracker: dict[str, Any]) -> dict[str, Any]:
@@ -386,7 +405,7 @@ def tracker_summary(tracker: dict[str, Any]) -> dict[str, Any]:
             intents.append({"name": intent["name"], "confidence": confidence})
     slots = tracker.get("slots") or {}
     filled = [
-        {"name": name, "label": SLOT_LABELS.get(name, name), "value": str(value)}
+        {"name": name, "label": SLOT_LABELS.get(name, name), "value": _slot_value(name, value)}
         for name, value in slots.items()
         if value not in (None, "", [], {}) and name not in _HIDDEN_SLOTS
     ]

@@ -262,13 +262,17 @@
     try {
       const summary = await api("/api/staff/tickets/" + ticketId + "/summary");
       if (state.selected !== ticketId) return;
-      const intents = (summary.intents || []).map((i) => i.name).join(", ");
+      // In words: what the citizen asked about and what the assistant showed, never the
+      // NLU's internal intent names.
+      const asked = (summary.asked_about || []).join(", ");
+      const shown = (summary.articles || []).join(" · ");
       const slots = (summary.slots || []).map((s) => s.label + ": " + s.value).join("; ");
       meta(list, [
         ["Emne", summary.topic_label || "Ikke kendt"],
         ["Årsag", summary.reason_label],
-        ["Hensigter", intents || (summary.available ? "Ingen" : "Assistenten svarer ikke lige nu")],
-        ["Udfyldte felter", slots || "Ingen"],
+        ["Spurgte om", asked || "Intet endnu"],
+        ["Viste svar", shown || "Ingen"],
+        ["Udfyldte felter", slots || (summary.available ? "Ingen" : "Assistenten svarer ikke lige nu")],
       ]);
     } catch (e) {
       meta(list, [["Fejl", e.message]]);
