@@ -139,6 +139,13 @@ KIOSK_CALLED = (
 KIOSK_ALREADY_CALLED = (
     "En medarbejder har allerede fået besked og kommer hen til dig så hurtigt som muligt."
 )
+# What the kiosk screen says when staff take its call, and when the call is closed before
+# anyone came (tagged ``kiosk`` in the transcript: the kiosk shows them by its call button).
+KIOSK_COMING = "En medarbejder er på vej: {first_name} kommer hen til dig ved skærmen."
+KIOSK_CLOSED_UNANSWERED = (
+    "Dit kald er lukket, uden at en medarbejder nåede hen til dig. Gå hen til skranken, "
+    "eller tryk på »Kald en medarbejder« igen."
+)
 KIOSK_NO_STAFF = (
     "Der er ingen medarbejdere på {branch} lige nu. Personalet er her igen {when}. "
     "Du kan også ringe til biblioteket på {phone}."
@@ -580,6 +587,12 @@ class HandoffService:
                     )
                 )
                 handoff = self._citizen_object(session, ticket)
+            elif ticket.kind == "kiosk" and conversation is not None:
+                first_name = staff.name.split()[0]
+                messages.append(self._system(
+                    session, conversation.id, KIOSK_COMING.format(first_name=first_name),
+                    kiosk="coming", staff_name=first_name,
+                ))
             return Change(
                 self._ticket_dict(session, ticket), ticket.conversation_id, messages, handoff
             )
@@ -650,6 +663,11 @@ class HandoffService:
                 if ticket.conversation_id
                 else None
             )
+            if ticket.kind == "kiosk" and conversation is not None and ticket.taken_at is None:
+                # Nobody went over: the citizen at the screen must not be left waiting.
+                messages.append(
+                    self._system(session, conversation.id, KIOSK_CLOSED_UNANSWERED, kiosk="closed")
+                )
             if ticket.kind == "live" and conversation is not None:
                 conversation.assigned_staff = None
                 if status == TICKET_CLOSED:

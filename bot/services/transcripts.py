@@ -26,6 +26,8 @@ def message_to_dict(message: ChatMessage) -> dict[str, Any]:
     }
     if payload.get("article"):
         result["article"] = payload["article"]  # the knowledge article the message shows
+    if payload.get("kiosk"):
+        result["kiosk"] = payload["kiosk"]  # "coming" / "closed": news of a kiosk call
     return result
 
 
