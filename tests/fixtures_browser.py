@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM = shutil.which("chromium")
@@ -54,3 +55,13 @@ def open_page(browser: Browser, width: int = 1280, height: int = 800) -> Iterato
 def page(browser: Browser) -> Iterator[Page]:
     with open_page(browser) as page:
         yield page
+
+
+def serious_violations(page: Page) -> list[str]:
+    """axe's serious and critical findings on the page as it is now (WCAG 2.1 AA)."""
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

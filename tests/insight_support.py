@@ -1,59 +1,25 @@
 """Known conversations for the insight and missed-question tests: messages shaped exactly as
-the gateway stores them (bot/gateway/chat.py ``_store_bot``, ``_store_citizen``)."""
+the gateway stores them (bot/gateway/chat.py ``_store_bot``, ``_store_citizen``; the builders
+are bot/services/demo_conversations.py's)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
-from bot.db.models import LOCAL_TZ, ChatMessage, Conversation, HandoffTicket
+from bot.db.models import ChatMessage, Conversation, HandoffTicket
 from bot.db.session import session_scope
+from bot.services.demo_conversations import (  # noqa: F401 - the tests' message builders
+    Message,
+    answer,
+    ask,
+    clarify,
+    not_understood,
+    press,
+    utc,
+)
 
 FORNY, MISTET = "koerekort-forny", "koerekort-mistet"
-Message = tuple[str, str, dict[str, Any] | None]
-
-
-def utc(local: datetime) -> datetime:
-    """Naive Copenhagen wall-clock time as the naive UTC the stamps are stored in."""
-    return local.replace(tzinfo=LOCAL_TZ).astimezone(timezone.utc).replace(tzinfo=None)
-
-
-def ask(text: str = "Hvordan fornyer jeg mit kørekort?") -> Message:
-    return ("citizen", text, None)
-
-
-def answer(article_id: str, feedback: str | None = None, topic: str = "koerekort") -> Message:
-    payload: dict[str, Any] = {
-        "buttons": [], "topic": topic, "kind": "answer",
-        "article": {"id": article_id, "title": article_id, "source": "https://x.dk/a/b",
-                    "reviewed": "2026-12-01"},
-    }
-    if feedback:
-        payload["feedback"] = feedback
-    return ("bot", f"Svar fra {article_id}", payload)
-
-
-def clarify(*choices: str) -> Message:
-    buttons = [{"title": c, "payload": f'/show_article{{"article_id":"{c}"}}'} for c in choices]
-    buttons.append({"title": "Noget andet", "payload": "/something_else"})
-    payload = {"buttons": buttons, "topic": "koerekort", "kind": "clarify",
-               "choices": list(choices)}
-    return ("bot", "Jeg er ikke helt sikker på, hvad du mener. Mener du …?", payload)
-
-
-def not_understood(feedback: str | None = None) -> Message:
-    payload: dict[str, Any] = {"buttons": [], "topic": "out_of_scope", "kind": "not_understood"}
-    if feedback:
-        payload["feedback"] = feedback
-    return ("bot", "Det har jeg desværre ikke et godt svar på.", payload)
-
-
-def press(article_id: str | None = None, title: str = "Noget andet") -> Message:
-    """A button press, stored with the button's title as text."""
-    if article_id is None:
-        return ("citizen", title, {"button_payload": "/something_else"})
-    payload = f'/show_article{{"article_id":"{article_id}"}}'
-    return ("citizen", article_id, {"button_payload": payload})
 
 
 def conversation(

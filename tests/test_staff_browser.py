@@ -20,10 +20,9 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
-from tests.fixtures_browser import DOCS, open_page
+from tests.fixtures_browser import DOCS, open_page, serious_violations
 from tests.handoff_support import (
     STAFF_PASSWORD,
     avoid_midnight_gap,
@@ -187,11 +186,7 @@ def test_staff_answers_a_chat_in_the_console(page: Page, stack: Any) -> None:
             page.screenshot(path=str(DOCS / "staff-console.png"), full_page=True)
 
         # Accessibility of the console as staff see it.
-        violations = [
-            v for v in Axe().run(page).response["violations"]
-            if v["impact"] in ("serious", "critical")
-        ]
-        assert not violations, [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations]
+        assert not serious_violations(page)
 
         # The gateway restarts mid-chat: the console reconnects and loses nothing, and the
         # citizen's new socket catches up from the last message it had.

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal_column, select
+from sqlalchemy import case, func, literal_column, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -314,9 +314,10 @@ class InsightService:
 
     def _bookings(self, session: Session, period: Period) -> list[dict[str, Any]]:
         """Per branch: IT-help bookings made in the period (booked / cancelled since) and the
-        course sessions held in it (seats, taken, fill rate, cancelled enrolments)."""
+        course sessions from the period's first day on, the coming ones included (seats,
+        taken, fill rate, cancelled enrolments): the fill rate staff can still act on."""
         start, end = period.utc_bounds()
-        local_start, local_end = period.local_bounds()
+        local_start, _ = period.local_bounds()
         branch = HelpSlot.branch_id
         booking_rows = session.execute(
             select(
@@ -345,9 +346,7 @@ class InsightService:
                 func.sum(CourseSession.seats_taken),
                 func.sum(cancelled_enrolments),
             )
-            .where(
-                and_(CourseSession.starts_at >= local_start, CourseSession.starts_at < local_end)
-            )
+            .where(CourseSession.starts_at >= local_start)
             .group_by(CourseSession.branch_id)
         ).all()
         table: dict[str, dict[str, Any]] = {}

@@ -134,8 +134,8 @@
     $("versions-box").hidden = false;
     $("versions").replaceChildren(...versions.map((v) => {
       const item = el("li");
-      const what = "Version " + v.version + " · " + v.action_label + " · "
-        + (v.username || "knowledge/") + " · " + dateTime(v.created_at);
+      const what = ["Version " + v.version, v.action_label, v.username, dateTime(v.created_at)]
+        .filter(Boolean).join(" · ");
       item.append(el("span", null, what));
       if (canEdit() && v.version !== state.current.version) {
         const restore = el("button", null, "Gendan version " + v.version);

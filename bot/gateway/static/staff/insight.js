@@ -11,8 +11,10 @@
     not_understood: "Ikke forstået",
     handoff: "Givet videre til en medarbejder",
   };
+  const SHOWN_MISSED = 10;
   let titles = {};
   let branchesFilled = false;
+  let allMissed = false;
 
   function query() {
     const params = new URLSearchParams({ days: $("days").value });
@@ -99,15 +101,33 @@
     renderMissed(f.missed);
   }
 
+  function option(id) {
+    const node = el("option", null, titles[id]);
+    node.value = id;
+    return node;
+  }
+
   function articleSelect(group, label) {
+    // Suggested articles first (the choices offered, the one that got a thumbs-down), then
+    // all articles by title; nothing is chosen until the editor chooses.
     const select = el("select");
     select.setAttribute("aria-label", label);
-    const ids = [...group.suggested, ...Object.keys(titles).filter((id) => !group.suggested.includes(id))];
-    ids.filter((id) => titles[id]).forEach((id) => {
-      const option = el("option", null, titles[id] + (group.suggested.includes(id) ? " (foreslået)" : ""));
-      option.value = id;
-      select.append(option);
-    });
+    const none = el("option", null, "Vælg en artikel …");
+    none.value = "";
+    select.append(none);
+    const suggested = group.suggested.filter((id) => titles[id]);
+    if (suggested.length) {
+      const top = el("optgroup");
+      top.label = "Foreslået";
+      suggested.forEach((id) => top.append(option(id)));
+      select.append(top);
+    }
+    const all = el("optgroup");
+    all.label = "Alle artikler";
+    Object.keys(titles).sort((a, b) => titles[a].localeCompare(titles[b], "da"))
+      .forEach((id) => all.append(option(id)));
+    select.append(all);
+    if (suggested.length) select.value = suggested[0];
     return select;
   }
 
@@ -116,7 +136,11 @@
     list.replaceChildren();
     $("missed-empty").hidden = groups.length > 0;
     $("missed-readonly").hidden = canEdit();
-    groups.forEach((group, n) => {
+    const more = $("missed-more");
+    more.hidden = allMissed || groups.length <= SHOWN_MISSED;
+    more.textContent = "Vis alle " + groups.length + " spørgsmål";
+    more.onclick = () => { allMissed = true; renderMissed(groups); };
+    groups.slice(0, allMissed ? groups.length : SHOWN_MISSED).forEach((group, n) => {
       const item = el("li", "missed-item");
       item.append(el("p", "q", group.text));
       item.append(el("p", "meta", group.count + " gang" + (group.count === 1 ? "" : "e")
@@ -127,10 +151,11 @@
         select.id = "missed-article-" + n;
         const add = el("button", "primary", "Tilføj som eksempel");
         add.type = "button";
-        add.addEventListener("click", () => act(group, () => api(
+        add.addEventListener("click", () => select.value ? act(group, () => api(
           "/api/staff/articles/" + encodeURIComponent(select.value) + "/questions",
           { method: "POST", body: { question: group.text, missed_key: group.key } },
-        ), "Tilføjet som eksempel til »" + titles[select.value] + "«."));
+        ), "Tilføjet som eksempel til »" + titles[select.value] + "«.")
+          : showError("Vælg den artikel, spørgsmålet skal tilføjes til."));
         const create = el("a", null, "Start ny artikel");
         create.href = "/staff/articles?" + new URLSearchParams({ new: "1", question: group.text, missed: group.key });
         const dismiss = el("button", null, "Afvis");
