@@ -3,6 +3,7 @@ API tests that need no Rasa: sign in with a role, call the API with the session'
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,10 +23,18 @@ KNOWLEDGE_DIR = PROJECT_ROOT / "knowledge"
 NAMES = {"staff": "Sofie Staff", "editor": "Erik Editor", "admin": "Ada Admin"}
 
 
+def _unused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def console_settings(url: str, tmp_path: Path) -> Settings:
+    """No Rasa behind it (a port nothing listens on): the console pages need none."""
     return Settings(
         database_url_raw=url, var_dir=tmp_path / "var", knowledge_dir=KNOWLEDGE_DIR,
-        cache_dir=Path.home() / ".cache" / "borgerservice",
+        cache_dir=Path.home() / ".cache" / "borgerservice", rasa_port=_unused_port(),
+        actions_port=_unused_port(),
     )
 
 

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.handoff_support import STAFF_PASSWORD
 
 CHROMIUM = shutil.which("chromium")
 # Without the background-networking flags Chromium keeps calling out, which this closed
@@ -65,3 +67,14 @@ def serious_violations(page: Page) -> list[str]:
         for v in results.response["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+def staff_sign_in(
+    page: Page, base_url: str, username: str, password: str = STAFF_PASSWORD
+) -> None:
+    """Sign in on the console's login page; lands on the console."""
+    page.goto(f"{base_url}/staff/login")
+    page.get_by_label("Brugernavn").fill(username)
+    page.get_by_label("Adgangskode").fill(password)
+    page.get_by_role("button", name="Log ind").click()
+    expect(page).to_have_url(f"{base_url}/staff")

@@ -26,7 +26,7 @@ from bot.cli import main as cli_main
 from bot.gateway.app import create_app
 from bot.services.staff_auth import create_staff
 from tests.console_support import console_settings
-from tests.fixtures_browser import DOCS, open_page, serious_violations
+from tests.fixtures_browser import DOCS, open_page, serious_violations, staff_sign_in
 from tests.handoff_support import STAFF_PASSWORD
 
 pytestmark = [pytest.mark.browser]
@@ -70,19 +70,11 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             thread.join(15)
 
 
-def sign_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/staff/login")
-    page.get_by_label("Brugernavn").fill(username)
-    page.get_by_label("Adgangskode").fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="Log ind").click()
-    expect(page).to_have_url(f"{base}/staff")
-
-
 def test_insight_page_over_the_demo_data(
     browser: Browser, gateway: str, report_figure: Any
 ) -> None:
     with open_page(browser, width=1360, height=1000) as page:
-        sign_in(page, gateway, "erik")
+        staff_sign_in(page, gateway, "erik")
         page.goto(f"{gateway}/staff/insight")
         expect(page.locator("#summary p").first).to_contain_text("samtaler")
         expect(page.locator(".missed-item").first).to_be_visible()
@@ -111,7 +103,7 @@ def test_insight_page_over_the_demo_data(
 
 def test_article_editor_with_preview(browser: Browser, gateway: str) -> None:
     with open_page(browser, width=1360, height=1000) as page:
-        sign_in(page, gateway, "erik")
+        staff_sign_in(page, gateway, "erik")
         page.goto(f"{gateway}/staff/articles?id=koerekort-mistet")
         expect(page.locator("#editor-title")).to_have_text("Mistet eller stjålet kørekort")
         expect(page.locator("#body-words")).to_contain_text("ord")
@@ -123,7 +115,7 @@ def test_article_editor_with_preview(browser: Browser, gateway: str) -> None:
             page.screenshot(path=str(DOCS / "article-editor.png"), full_page=True)
 
     with open_page(browser) as page:  # a plain staff account reads, and cannot save
-        sign_in(page, gateway, "sofie")
+        staff_sign_in(page, gateway, "sofie")
         page.goto(f"{gateway}/staff/articles?id=koerekort-mistet")
         expect(page.locator("#readonly")).to_be_visible()
         expect(page.get_by_role("button", name="Gem", exact=True)).to_be_hidden()

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.db.models import local_now
+from bot.services.handoff import HandoffService
 from tests.console_support import console_app, sign_in
 from tests.insight_support import (
     FORNY,
@@ -80,3 +81,14 @@ def test_missed_actions_need_an_editor(sqlite_url: str, tmp_path: Path) -> None:
         assert added.status_code == 200
         assert added.json()["questions"][-1] == groups[0]["text"]
         assert staff.get("/api/staff/missed?days=7").json()["groups"] == []
+
+
+def test_the_summary_box_names_topics_and_articles_in_words(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    fill_recent(sqlite_url)
+    ticket = HandoffService(sqlite_url).enqueue("a2", "requested")
+    with console_app(sqlite_url, tmp_path) as app:
+        summary = sign_in(app, "staff").get(f"/api/staff/tickets/{ticket.ticket['id']}/summary")
+        assert summary.json()["asked_about"] == ["Kørekort"]
+        assert summary.json()["articles"] == [MISTET]  # the title the transcript stored

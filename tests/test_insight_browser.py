@@ -17,13 +17,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from bot.services.answers import NOT_UNDERSTOOD
 from bot.services.articles import ArticleService, Editor
-from tests.fixtures_browser import open_page, serious_violations
+from tests.fixtures_browser import open_page, serious_violations, staff_sign_in
 from tests.handoff_support import (
-    STAFF_PASSWORD,
     configured_stack,
     ensure_staff,
     sign_everyone_out,
@@ -54,14 +53,6 @@ def stack(live: Any) -> Iterator[Any]:
                 articles.restore(ARTICLE, before, Editor(0, "test-cleanup"))
 
 
-def sign_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/staff/login")
-    page.get_by_label("Brugernavn").fill(username)
-    page.get_by_label("Adgangskode").fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="Log ind").click()
-    expect(page).to_have_url(f"{base_url}/staff")
-
-
 def ask(live: Any, text: str) -> dict:
     """A new citizen (own session) asks once; the first message of the answer."""
     return live.chat(f"insight-{uuid.uuid4().hex[:12]}", text)["messages"][0]
@@ -73,7 +64,7 @@ def test_staff_see_a_missed_question_and_fix_the_answer(browser: Browser, stack:
     assert missed["text"] == NOT_UNDERSTOOD and "article" not in missed
 
     with open_page(browser, width=1360, height=1000) as page:
-        sign_in(page, base, "erik")
+        staff_sign_in(page, base, "erik")
         page.get_by_role("link", name="Indsigt").click()
         expect(page).to_have_url(f"{base}/staff/insight")
         item = page.locator(".missed-item", has_text=QUESTION)
@@ -126,7 +117,7 @@ def test_staff_see_a_missed_question_and_fix_the_answer(browser: Browser, stack:
 
     # A plain staff account reads the articles but cannot save (403 on the server too).
     with open_page(browser) as page:
-        sign_in(page, base, "sofie")
+        staff_sign_in(page, base, "sofie")
         page.goto(f"{base}/staff/articles?id={ARTICLE}")
         expect(page.locator("#readonly")).to_be_visible()
         expect(page.get_by_role("button", name="Gem", exact=True)).to_be_hidden()

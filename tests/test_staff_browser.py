@@ -145,7 +145,12 @@ def test_staff_answers_a_chat_in_the_console(page: Page, stack: Any) -> None:
         transcript = page.get_by_role("log")
         expect(transcript).to_contain_text("Hvordan fornyer jeg mit kørekort?")
         expect(transcript).to_contain_text("Du er nummer 1 i køen")
-        expect(page.locator("#summary")).to_contain_text("ask_koerekort, request_human")
+        # What the citizen asked about, in words: topic and article title, no intent names.
+        summary = page.locator("#summary")
+        expect(summary).to_contain_text("Spurgte omKørekort")
+        expect(summary).to_contain_text("Viste svarForny dit kørekort")
+        expect(summary).to_contain_text("Sidste artikel: Forny dit kørekort")
+        expect(summary).not_to_contain_text("ask_")
         page.get_by_role("button", name="Tag samtalen").click()
         expect(page.get_by_label("Svar til borgeren")).to_be_visible()
         citizen.wait_for(lambda e: e.get("type") == "handoff"

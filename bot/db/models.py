@@ -512,12 +512,9 @@ class AuditEvent(Base):
 ARTICLE_ACTIONS = ("imported", "created", "edited", "restored", "question_added")
 
 
-class KnowledgeArticle(Base):
-    """The current version of one article; ids are permanent (knowledge/_moved.yml)."""
+class _ArticleContent:
+    """The fields of an article's front matter plus its body (an article and its versions)."""
 
-    __tablename__ = "articles"
-
-    id: Mapped[str] = Column(String(100), primary_key=True)
     topic: Mapped[str] = Column(String(32), nullable=False)
     title: Mapped[str] = Column(String(200), nullable=False)
     source: Mapped[str] = Column(String(500), nullable=False)
@@ -525,6 +522,14 @@ class KnowledgeArticle(Base):
     body: Mapped[str] = Column(Text, nullable=False)
     questions: Mapped[list[str]] = Column(JSON, nullable=False)
     related: Mapped[list[str]] = Column(JSON, nullable=False)
+
+
+class KnowledgeArticle(_ArticleContent, Base):
+    """The current version of one article; ids are permanent (knowledge/_moved.yml)."""
+
+    __tablename__ = "articles"
+
+    id: Mapped[str] = Column(String(100), primary_key=True)
     version: Mapped[int] = Column(Integer, nullable=False)
     updated_at: Mapped[datetime] = Column(DateTime, nullable=False, default=utc_now)
     # None: imported from knowledge/, not changed in the console since.
@@ -534,7 +539,7 @@ class KnowledgeArticle(Base):
         return f"<KnowledgeArticle {self.id} v{self.version}>"
 
 
-class ArticleVersion(Base):
+class ArticleVersion(_ArticleContent, Base):
     """Every version of every article, with who made it and when (kept for restore)."""
 
     __tablename__ = "article_versions"
@@ -546,13 +551,6 @@ class ArticleVersion(Base):
     id: Mapped[int] = Column(Integer, primary_key=True, autoincrement=True)
     article_id: Mapped[str] = Column(ForeignKey("articles.id"), nullable=False)
     version: Mapped[int] = Column(Integer, nullable=False)
-    topic: Mapped[str] = Column(String(32), nullable=False)
-    title: Mapped[str] = Column(String(200), nullable=False)
-    source: Mapped[str] = Column(String(500), nullable=False)
-    reviewed: Mapped[date] = Column(Date, nullable=False)
-    body: Mapped[str] = Column(Text, nullable=False)
-    questions: Mapped[list[str]] = Column(JSON, nullable=False)
-    related: Mapped[list[str]] = Column(JSON, nullable=False)
     action: Mapped[str] = Column(String(32), nullable=False)
     staff_id: Mapped[int | None] = Column(Integer, nullable=True)  # no FK: outlives accounts
     username: Mapped[str | None] = Column(String(64), nullable=True)

@@ -249,6 +249,12 @@ class ArticleService:
                 raise ArticleNotFound()
             return self._dict(row, local_now().date())
 
+    def title(self, article_id: str) -> str:
+        """The article's title (the id itself when there is no such article)."""
+        with session_scope(self.url, read_only=True) as session:
+            row = session.get(KnowledgeArticle, article_id)
+            return row.title if row is not None else article_id
+
     def versions(self, article_id: str) -> list[dict[str, Any]]:
         with session_scope(self.url, read_only=True) as session:
             if session.get(KnowledgeArticle, article_id) is None:

@@ -150,23 +150,22 @@ class InsightService:
         self.library = library
         self.timeout_seconds = timeout_seconds
 
-    def _conversation_filter(self, period: Period) -> list[ColumnElement]:
+    @staticmethod
+    def _filter(period: Period, stamp: Any) -> list[ColumnElement]:
+        """``stamp`` in the period, and the conversation (joined) in its channel and branch."""
         start, end = period.utc_bounds()
-        filters = [Conversation.created_at >= start, Conversation.created_at < end]
+        filters = [stamp >= start, stamp < end]
         if period.channel:
             filters.append(Conversation.channel == period.channel)
         if period.branch:
             filters.append(Conversation.branch_id == period.branch)
         return filters
 
+    def _conversation_filter(self, period: Period) -> list[ColumnElement]:
+        return self._filter(period, Conversation.created_at)
+
     def _message_filter(self, period: Period) -> list[ColumnElement]:
-        start, end = period.utc_bounds()
-        filters = [ChatMessage.created_at >= start, ChatMessage.created_at < end]
-        if period.channel:
-            filters.append(Conversation.channel == period.channel)
-        if period.branch:
-            filters.append(Conversation.branch_id == period.branch)
-        return filters
+        return self._filter(period, ChatMessage.created_at)
 
     # -- the parts --
 

@@ -219,6 +219,15 @@ def create_staff(
         return _account(user)
 
 
+def _existing(session: Session, username: str) -> StaffUser:
+    user = session.execute(
+        select(StaffUser).where(StaffUser.username == username)
+    ).scalar_one_or_none()
+    if user is None:
+        raise AccountError(f"No staff account {username!r}.")
+    return user
+
+
 def set_role(
     url: str | None, username: str, role: str, by: str | None = None
 ) -> StaffAccount:
@@ -227,11 +236,7 @@ def set_role(
     username = normalize_username(username)
     check_role(role)
     with session_scope(url) as session:
-        user = session.execute(
-            select(StaffUser).where(StaffUser.username == username)
-        ).scalar_one_or_none()
-        if user is None:
-            raise AccountError(f"No staff account {username!r}.")
+        user = _existing(session, username)
         previous, user.role = user.role, role
         record_audit(
             session, "staff_role", staff_id=user.id, username=by or username,
@@ -250,11 +255,7 @@ def set_disabled(url: str | None, username: str, disabled: bool) -> StaffAccount
     """Disable (and sign out everywhere) or enable an account."""
     username = normalize_username(username)
     with session_scope(url) as session:
-        user = session.execute(
-            select(StaffUser).where(StaffUser.username == username)
-        ).scalar_one_or_none()
-        if user is None:
-            raise AccountError(f"No staff account {username!r}.")
+        user = _existing(session, username)
         now = utc_now()
         if disabled:
             user.disabled_at = user.disabled_at or now

@@ -34,7 +34,10 @@ from bot.services.staff_auth import StaffIdentity
 router = APIRouter()
 
 
-def _period(request: Request, days: int, channel: str, branch: str) -> InsightPeriod:
+def _period(
+    request: Request, days: int = 30, channel: str = "", branch: str = ""
+) -> InsightPeriod:
+    """The period, channel and branch of the query string (a FastAPI dependency)."""
     if not 1 <= days <= MAX_DAYS:
         raise HTTPException(422, f"Vælg mellem 1 og {MAX_DAYS} dage.")
     if channel and channel not in CHANNELS:
@@ -110,12 +113,9 @@ async def insight_page(request: Request) -> Response:
 @router.get("/api/staff/insights")
 async def insights(
     request: Request,
-    days: int = 30,
-    channel: str = "",
-    branch: str = "",
-    _: StaffIdentity = Depends(require("staff")),
+    _: StaffIdentity = Depends(require("staff")),  # signed in first, then the query
+    period: InsightPeriod = Depends(_period),
 ) -> Response:
-    period = _period(request, days, channel, branch)
     return _json(await run_in_threadpool(_figures, request, period))
 
 
@@ -160,12 +160,9 @@ def tables(figures: dict[str, Any]) -> dict[str, tuple[list[str], list[list[Any]
 async def insight_csv(
     request: Request,
     table: str,
-    days: int = 30,
-    channel: str = "",
-    branch: str = "",
-    _: StaffIdentity = Depends(require("staff")),
+    _: StaffIdentity = Depends(require("staff")),  # signed in first, then the query
+    period: InsightPeriod = Depends(_period),
 ) -> Response:
-    period = _period(request, days, channel, branch)
     figures = await run_in_threadpool(_figures, request, period)
     found = tables(figures).get(table)
     if found is None:
@@ -188,12 +185,9 @@ async def insight_csv(
 async def insight_chart(
     request: Request,
     chart: str,
-    days: int = 30,
-    channel: str = "",
-    branch: str = "",
-    _: StaffIdentity = Depends(require("staff")),
+    _: StaffIdentity = Depends(require("staff")),  # signed in first, then the query
+    period: InsightPeriod = Depends(_period),
 ) -> Response:
-    period = _period(request, days, channel, branch)
     figures = await run_in_threadpool(_figures, request, period)
     if chart == "per_day":
         labels = [date.fromisoformat(d["date"]).strftime("%d/%m") for d in figures["per_day"]]
@@ -213,12 +207,9 @@ async def insight_chart(
 @router.get("/api/staff/missed")
 async def missed(
     request: Request,
-    days: int = 30,
-    channel: str = "",
-    branch: str = "",
-    _: StaffIdentity = Depends(require("staff")),
+    _: StaffIdentity = Depends(require("staff")),  # signed in first, then the query
+    period: InsightPeriod = Depends(_period),
 ) -> Response:
-    period = _period(request, days, channel, branch)
     service = MissedService(request.app.state.settings.database_url)
     return _json({"groups": await run_in_threadpool(service.groups, period)})
 

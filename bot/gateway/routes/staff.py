@@ -47,6 +47,7 @@ from bot.gateway.hub import Event, Hub
 from bot.gateway.rasa_client import AssistantUnavailable
 from bot.gateway.sockets import forward_events
 from bot.services import staff_auth
+from bot.services.articles import ArticleService
 from bot.services.handoff import TOPIC_LABELS, HandoffError, HandoffService
 from bot.services.library import load_library
 from bot.services.staff_auth import AuthError, StaffIdentity
@@ -376,21 +377,15 @@ async def ticket_summary(request: Request, ticket_id: int) -> JSONResponse:
             return _json(summary)
         summary.update(tracker_summary(tracker))
         summary["available"] = True
+        settings = request.app.state.settings
+        titles = ArticleService(settings.database_url, settings.knowledge_dir)
+        for slot in summary["slots"]:
+            if slot["name"] == "article_id":  # staff read the article's title, not its id
+                slot["value"] = await run_in_threadpool(titles.title, slot["value"])
         if not summary["topic"] and summary.get("last_topic"):
             summary["topic"] = summary["last_topic"]
             summary["topic_label"] = TOPIC_LABELS.get(summary["last_topic"], summary["last_topic"])
     return _json(summary)
-
-
-def _slot_value(name: str, value: Any) -> str:
-    """A slot's value as staff read it: an article by its title, not its id."""
-    if name == "article_id":
-        from bot.services.answers import get_engine
-
-        article = get_engine().article(str(value))
-        if article is not None:
-            return article.title
-    return str(value)
 
 
 def tracker_summary(tracker: dict[str, Any]) -> dict[str, Any]:
@@ -405,7 +400,7 @@ def tracker_summary(tracker: dict[str, Any]) -> dict[str, Any]:
             intents.append({"name": intent["name"], "confidence": confidence})
     slots = tracker.get("slots") or {}
     filled = [
-        {"name": name, "label": SLOT_LABELS.get(name, name), "value": _slot_value(name, value)}
+        {"name": name, "label": SLOT_LABELS.get(name, name), "value": str(value)}
         for name, value in slots.items()
         if value not in (None, "", [], {}) and name not in _HIDDEN_SLOTS
     ]
