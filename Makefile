@@ -36,7 +36,7 @@ shell: train ## Chat with the assistant in the terminal
 	$(PY) -m bot.tools.runner --shell
 
 lint: install ## ruff over the Python code
-	$(BIN)/ruff check bot actions tests
+	$(BIN)/ruff check bot actions danish_nlu tests
 
 validate: install ## rasa data validate, warnings count as errors
 	$(BIN)/rasa data validate --fail-on-warning --config config.yml --domain domain.yml --data data

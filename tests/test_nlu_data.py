@@ -175,3 +175,59 @@ def test_holdout_never_used_for_training_or_article_questions() -> None:
         if key in questions:
             leaks.append(f"in questions of {questions[key]}: {row['text']!r}")
     assert not leaks, "\n".join(leaks)
+
+
+# --- the article-level hold-outs (tests/holdout/), written independently before tuning ----
+
+HOLDOUT_DIR = ROOT / "tests" / "holdout"
+
+
+def holdout_texts() -> list[tuple[str, str]]:
+    """Every citizen text of tests/holdout/*.yml, with the file it is in."""
+    texts: list[tuple[str, str]] = []
+    articles = yaml.safe_load((HOLDOUT_DIR / "articles.yml").read_text(encoding="utf-8"))
+    texts += [(row["text"], "articles.yml") for row in articles]
+    conversations = yaml.safe_load(
+        (HOLDOUT_DIR / "conversations.yml").read_text(encoding="utf-8")
+    )
+    texts += [
+        (str(turn["text"]), "conversations.yml")
+        for conversation in conversations
+        for turn in conversation["turns"]
+        if not str(turn["text"]).startswith("/")
+    ]
+    dialogue = yaml.safe_load((HOLDOUT_DIR / "dialogue.yml").read_text(encoding="utf-8"))
+    for group in dialogue.values():
+        texts += [
+            (item["text"] if isinstance(item, dict) else str(item), "dialogue.yml")
+            for item in group
+        ]
+    return texts
+
+
+def test_article_holdouts_never_leak_into_training_or_article_questions() -> None:
+    training = {loose(example) for _, example, _ in TRAINING}
+    questions = {loose(q): article for article, (_, qs) in ARTICLES.items() for q in qs}
+    leaks = []
+    for text, filename in holdout_texts():
+        key = loose(text)
+        if key in training:
+            leaks.append(f"{filename}: in data/nlu: {text!r}")
+        if key in questions:
+            leaks.append(f"{filename}: in questions of {questions[key]}: {text!r}")
+    assert not leaks, "\n".join(leaks)
+
+
+def test_article_holdout_is_split_once_and_covers_every_article() -> None:
+    rows = yaml.safe_load((HOLDOUT_DIR / "articles.yml").read_text(encoding="utf-8"))
+    assert len(rows) >= 250
+    assert {row["split"] for row in rows} == {"dev", "test"}
+    labelled = {a for row in rows for a in str(row["article"]).split("|")} - {"none"}
+    unknown = labelled - set(ARTICLES)
+    assert not unknown, f"labels without an article: {sorted(unknown)}"
+    for split in ("dev", "test"):
+        covered = {
+            a for row in rows if row["split"] == split for a in str(row["article"]).split("|")
+        }
+        missing = set(ARTICLES) - covered
+        assert not missing, f"{split} half has no question for {sorted(missing)}"

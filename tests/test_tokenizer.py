@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.danish_tokenizer import DanishLemmaTokenizer
+from danish_nlu.tokenizer import DanishLemmaTokenizer
 
 
 @pytest.fixture(scope="module")

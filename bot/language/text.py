@@ -1,13 +1,12 @@
-"""Text normalisation shared by the NLU tokenizer and the knowledge search."""
+"""Text normalisation shared by the NLU tokenizer and the knowledge search.
+
+The one fold() lives in danish_nlu.text, which the Rasa server loads too: the NLU features and
+the knowledge search must spell Danish words the same way. That module imports neither spaCy
+nor Rasa.
+"""
 
 from __future__ import annotations
 
-import re
-import unicodedata
+from danish_nlu.text import fold
 
-
-def fold(text: str) -> str:
-    """Lower-case and spell æøå the way people type them without a Danish keyboard."""
-    text = unicodedata.normalize("NFC", text.lower())
-    text = text.replace("æ", "ae").replace("ø", "oe").replace("å", "aa").replace("é", "e")
-    return re.sub(r"\s+", " ", text).strip()
+__all__ = ["fold"]

@@ -22,10 +22,9 @@ MODEL_INPUTS = (
     "config.yml",
     "domain.yml",
     "data/**/*.yml",
-    "bot/nlu/*.py",
-    # fold() and the lemma lookup, used by the tokenizer
-    "bot/language/text.py",
-    "bot/language/danish.py",
+    # The tokenizer component, its fold() and lemma lookup, the vendored stop words.
+    "danish_nlu/*.py",
+    "danish_nlu/*.txt",
 )
 
 

@@ -21,8 +21,7 @@ from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.training_data.message import Message
 from spacy.language import Language
 
-from bot.language.danish import lemma
-from bot.language.text import fold
+from danish_nlu.text import fold, lemma
 
 
 @lru_cache(maxsize=1)
