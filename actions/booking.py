@@ -1,7 +1,7 @@
 """IT help ("Digital hjælp") in the chat: book, cancel, move and list bookings.
 
 Thin over bot/services/booking.py: every action opens its own database session with
-``session_scope(get_settings().database_url)``; nothing is written before the citizen has
+``config.session()`` (actions/__init__.py); nothing is written before the citizen has
 confirmed, and the service's savepoints make every write all-or-nothing.
 """
 
@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy import select
 
+from actions import config
 from actions.forms.base import (
     STOP_BUTTON,
     ReaskingFormValidationAction,
@@ -63,7 +64,7 @@ from bot.services.booking import (
     move_booking,
 )
 from bot.services.courses import enrolments_for_contact, waitlist_position
-from bot.services.library import find_branch, load_library
+from bot.services.library import find_branch
 
 OFFERED_SLOTS = 5
 
@@ -91,14 +92,14 @@ _TOPIC_CHANGE = re.compile(r"\b(?:emne|emnet|hjælp\s+til|handler\s+om)\b", re.I
 
 
 def branch_name(branch_id: str | None) -> str:
-    branch = load_library().branch(branch_id or "") if branch_id else None
+    branch = config.library.branch(branch_id or "") if branch_id else None
     return branch.name if branch else str(branch_id or "")
 
 
 def branch_buttons(exclude: str | None = None) -> list[dict[str, str]]:
     return [
         button(branch.name, "inform", branch=branch.id)
-        for branch in load_library().branches
+        for branch in config.library.branches
         if branch.id != exclude
     ]
 
@@ -204,9 +205,9 @@ class HelpSlotMixin:
             return check_slot(chosen, tracker.get_slot("branch"))
         query = parse_when(text, now) if not is_payload(text) else None
         if query is None:
-            branch = find_branch(text) if not is_payload(text) else None
+            branch = find_branch(text, config.library) if not is_payload(text) else None
             chosen_branch = payload_value(text, "branch")
-            if chosen_branch and load_library().branch(chosen_branch):
+            if chosen_branch and config.library.branch(chosen_branch):
                 return {"branch": chosen_branch, "when_text": None}
             if branch is not None:
                 return {"branch": branch.id}
@@ -242,9 +243,9 @@ class ValidateBookingForm(HelpSlotMixin, CitizenDetailsMixin, ReaskingFormValida
     ) -> dict[str, Any]:
         text = latest_text(tracker)
         chosen = payload_value(text, "branch")
-        if chosen and load_library().branch(chosen):
+        if chosen and config.library.branch(chosen):
             return {"branch": chosen}
-        branch = find_branch(text) if not is_payload(text) else None
+        branch = find_branch(text, config.library) if not is_payload(text) else None
         if branch is not None:
             return {"branch": branch.id}
         if tracker.get_slot("requested_slot") == "branch" and not is_payload(text):
@@ -325,7 +326,7 @@ class ValidateBookingForm(HelpSlotMixin, CitizenDetailsMixin, ReaskingFormValida
             changes["not_day"] = None
             if _OTHER_DAY.search(text):
                 changes["not_day"] = self._day_to_skip(tracker, chosen)
-        named = find_branch(text)
+        named = find_branch(text, config.library)
         branch = tracker.get_slot("branch")
         if named is not None and named.id != branch:
             changes.update(branch=named.id, help_slot=None, booking_confirmed=None)

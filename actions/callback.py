@@ -12,6 +12,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import config
 from actions.forms.base import AskText, ReaskingFormValidationAction
 from actions.forms.confirm import contact_label
 from actions.forms.readers import (
@@ -22,9 +23,8 @@ from actions.forms.readers import (
     latest_text,
     name_answer,
 )
-from actions.handoff import handoff_service, ticket_topic
+from actions.handoff import ticket_topic
 from bot.language.privacy import redact_cpr
-from bot.services.library import load_library
 
 log = logging.getLogger(__name__)
 
@@ -81,13 +81,13 @@ class ValidateCallbackForm(ReaskingFormValidationAction):
         contact = str(tracker.get_slot("citizen_contact") or "")
         kind = "email" if "@" in contact else "phone"
         try:
-            ticket, promise = handoff_service().create_callback(
+            ticket, promise = config.handoff.create_callback(
                 tracker.sender_id, name, kind, contact, description,
                 topic=ticket_topic(tracker.get_slot("topic")),
             )
         except Exception:  # noqa: BLE001 - tell the citizen how to reach us instead
             log.exception("could not store a callback request")
-            dispatcher.utter_message(text=CALLBACK_FAILED.format(phone=load_library().phone))
+            dispatcher.utter_message(text=CALLBACK_FAILED.format(phone=config.library.phone))
             return {FINISH: "failed"}
         dispatcher.utter_message(
             text=CALLBACK_CONFIRMED.format(

@@ -17,6 +17,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import config
 from actions.booking import CHANGE_BUTTONS, branch_name
 from actions.forms.base import ReaskingFormValidationAction, button, db_session, read_db_session
 from actions.forms.confirm import ask_to_confirm, confirm_then_write, contact_label
@@ -97,7 +98,7 @@ def course_filter(text: str, now: datetime | None = None) -> CourseFilter:
             found.topic = filters.get("topic")
             found.course_id = filters.get("course_id")
             break
-    branch = find_branch(text)
+    branch = find_branch(text, config.library)
     found.branch_id = branch.id if branch else None
     query = parse_when(text, now or local_now())
     if query is not None:

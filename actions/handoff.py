@@ -24,9 +24,9 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import config
 from actions.forms.readers import latest_intent, latest_text, previous_reply_kind
-from bot.core.config import get_settings
-from bot.services.handoff import HandoffService, response_promise
+from bot.services.handoff import response_promise
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +80,6 @@ def handoff_reason(intent: str, text: str, previous_kind: str | None = None) -> 
     return "requested"
 
 
-def handoff_service() -> HandoffService:
-    return HandoffService(get_settings().database_url)
-
-
 class ActionHandoff(Action):
     def name(self) -> str:
         return "action_handoff"
@@ -96,7 +92,7 @@ class ActionHandoff(Action):
         )
         opening = OPENINGS[reason]
         topic = ticket_topic(tracker.get_slot("topic"))
-        service = handoff_service()
+        service = config.handoff
         open_now = service.library_open()
         try:
             available = open_now and service.staff_online()
@@ -113,7 +109,7 @@ class ActionHandoff(Action):
                 json_message={"handoff": "request", "reason": reason, "topic": topic}
             )
         else:
-            _, promise = response_promise()
+            _, promise = response_promise(library=config.library)
             why = ", fordi biblioteket er lukket" if not open_now else ""
             dispatcher.utter_message(
                 text=OFFER_CALLBACK.format(opening=opening, why=why, promise=promise),

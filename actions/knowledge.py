@@ -18,6 +18,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import config
 from actions.forms.readers import previous_reply_kind
 from bot.core.topics import INTENT_TOPICS
 from bot.services.answering import Context, intent_hint
@@ -63,13 +64,15 @@ class ActionAnswerKnowledge(Action):
         intent, confidence, topic = intent_and_confidence(tracker)
         text = str((tracker.latest_message or {}).get("text") or "")
         if text.strip() == f"/{intent}" and intent.startswith("ask_"):
-            tile = overview(INTENT_TOPICS[intent])
+            tile = overview(INTENT_TOPICS[intent], config.engine)
             if tile is not None:
                 send(dispatcher, tile)
                 return [SlotSet("topic", tile.topic), SlotSet("article_id", None)]
         article_id = next(tracker.get_latest_entity_values("article_id"), None)
         context = Context(tracker.get_slot("topic"), tracker.get_slot("article_id"))
-        answer = answer_question(text, topic, article_id, confidence, context, intent)
+        answer = answer_question(
+            text, topic, article_id, confidence, context, intent, **config.knowledge
+        )
         if answer.kind == "not_understood" and previous_reply_kind(tracker) == "not_understood":
             return [FollowupAction(HANDOFF_ACTION)]
         send(dispatcher, answer)

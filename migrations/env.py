@@ -1,4 +1,4 @@
-"""Alembic environment: the URL comes from Config.attributes["url"], `-x url=...` or bot.core.config.
+"""Alembic environment: the URL comes from Config.attributes["url"], `-x url=...` or the settings.
 
 Engines are built with bot.db.session.make_engine so that migrations run with the same SQLite pragmas
 (foreign keys, WAL, explicit BEGIN) as the application; that explicit BEGIN is also what makes
@@ -13,7 +13,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
-from bot.core.config import get_settings
+from bot.core.config import load_settings
 from bot.db.session import make_engine
 from bot.db.models import Base
 
@@ -27,7 +27,8 @@ target_metadata = Base.metadata
 
 def _database_url() -> str:
     url = config.attributes.get("url") or context.get_x_argument(as_dictionary=True).get("url")
-    return url or get_settings().database_url
+    # The `alembic` command line is an entry point of its own: it builds the settings here.
+    return url or load_settings().database_url
 
 
 def _run(connection: Connection) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,6 +21,8 @@ import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import config
+from bot.core.config import load_settings
 from bot.db.models import Branch, local_now
 from bot.db.session import session_scope
 from bot.services.library import load_library
@@ -86,6 +90,17 @@ def run_action(action: Action, tracker: Tracker) -> Result:
     if asyncio.iscoroutine(outcome):
         outcome = asyncio.run(outcome)
     return Result(events=list(outcome or []), messages=dispatcher.messages)
+
+
+@contextmanager
+def use_database(url: str) -> Iterator[None]:
+    """Run the actions on this database (what BORGER_DATABASE_URL does for the server)."""
+    previous = config.settings
+    config.use(load_settings(database_url=url))
+    try:
+        yield
+    finally:
+        config.use(previous)
 
 
 def seed_branches(url: str) -> None:

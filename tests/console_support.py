@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 from fastapi.testclient import TestClient
 
-from bot.core.config import PROJECT_ROOT, Settings
+from bot.core.config import PROJECT_ROOT, Settings, load_settings
 from bot.gateway.app import create_app
 from bot.services.articles import ArticleService
 from bot.services.staff_auth import create_staff
@@ -31,10 +31,9 @@ def _unused_port() -> int:
 
 def console_settings(url: str, tmp_path: Path) -> Settings:
     """No Rasa behind it (a port nothing listens on): the console pages need none."""
-    return Settings(
-        database_url_raw=url, var_dir=tmp_path / "var", knowledge_dir=KNOWLEDGE_DIR,
-        cache_dir=Path.home() / ".cache" / "borgerservice", rasa_port=_unused_port(),
-        actions_port=_unused_port(),
+    return load_settings(
+        database_url=url, var_dir=tmp_path / "var", knowledge_dir=KNOWLEDGE_DIR,
+        rasa_port=_unused_port(), actions_port=_unused_port(),
     )
 
 

@@ -7,6 +7,7 @@
 - ``postgres_url``: one migrated database on that server for the whole run (session scope).
 - ``fresh_postgres_url``: a fresh migrated database per test (cloned from a template).
 - ``db_url``: parametrised over both engines, fresh per test.
+- ``empty_url``: a database with no tables at all, once per engine (migration tests).
 
 Without PostgreSQL binaries the PostgreSQL tests are skipped, except under CI (env CI set),
 where that is an error. Figures reported with ``report_figure`` are printed in the terminal
@@ -243,6 +244,24 @@ def db_url(request: pytest.FixtureRequest) -> str:
     """A fresh migrated database, once per engine."""
     fixture = "sqlite_url" if request.param == "sqlite" else "fresh_postgres_url"
     return request.getfixturevalue(fixture)
+
+
+@pytest.fixture(
+    params=[pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables at all."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'var' / 'empty.db'}"  # the directory does not exist yet
+        yield url
+        dispose_engine(url)
+        return
+    server = request.getfixturevalue("postgres_server")
+    name = f"borger_empty_{next(_db_counter)}"
+    url = server.create_database(name)
+    yield url
+    dispose_engine(url)
+    server.drop_database(name)
 
 
 # --- data helpers for the DB tests ------------------------------------------------------

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.core.config import Settings, get_settings
+from bot.core.config import Settings, load_settings
 from bot.tools.runner import Stack, prepare_database
 
 
@@ -56,7 +56,7 @@ class LiveAssistant:
 @contextlib.contextmanager
 def running_assistant(var_dir: Path, **env: str) -> Iterator[LiveAssistant]:
     """Start the three processes with these environment overrides; stop them afterwards."""
-    if not get_settings().model_path.exists():
+    if not load_settings().model_path.exists():
         pytest.fail("No trained model: run 'make train' (make test does it first).")
     overrides = {
         "BORGER_VAR_DIR": str(var_dir),
@@ -70,7 +70,7 @@ def running_assistant(var_dir: Path, **env: str) -> Iterator[LiveAssistant]:
     with pytest.MonkeyPatch.context() as patch:
         for key, value in overrides.items():
             patch.setenv(key, value)
-        settings = get_settings()
+        settings = load_settings()
         prepare_database(settings)
         stack = Stack(settings, log_dir=var_dir / "logs")
         assistant = LiveAssistant(stack, settings, var_dir / "logs")

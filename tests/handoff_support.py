@@ -16,11 +16,9 @@ import httpx
 import yaml
 from sqlalchemy import select, update
 
-from bot.core.config import PROJECT_ROOT
+from bot.core.config import PROJECT_ROOT, load_settings
+from bot.core.handoff_states import IN_PROGRESS_STATUSES, Status
 from bot.db.models import (
-    TICKET_CANCELLED,
-    TICKET_QUEUED,
-    TICKET_WITH_STAFF,
     Conversation,
     HandoffTicket,
     StaffSession,
@@ -86,7 +84,7 @@ def staff_login(base_url: str, username: str, password: str = STAFF_PASSWORD) ->
         headers={"X-CSRF-Token": token},
     )
     assert response.status_code == 200, response.text
-    name = cookie_name()
+    name = cookie_name(load_settings().staff_cookie_secure)
     return StaffLogin(client, response.json()["csrf"], f"{name}={client.cookies.get(name)}")
 
 
@@ -106,11 +104,11 @@ def end_open_handoffs(url: str) -> None:
     with session_scope(url) as session:
         tickets = session.execute(
             select(HandoffTicket).where(
-                HandoffTicket.status.in_((TICKET_QUEUED, TICKET_WITH_STAFF))
+                HandoffTicket.status.in_(IN_PROGRESS_STATUSES)
             )
         ).scalars().all()
         for ticket in tickets:
-            ticket.status, ticket.closed_at = TICKET_CANCELLED, utc_now()
+            ticket.status, ticket.closed_at = Status.CANCELLED, utc_now()
             conversation = session.get(Conversation, ticket.conversation_id or "")
             if conversation is not None and conversation.state in ("queued", "with_staff"):
                 conversation.state, conversation.assigned_staff = "bot", None

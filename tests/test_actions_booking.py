@@ -30,15 +30,16 @@ from tests.action_support import (
     next_weekday,
     run_action,
     seed_branches,
+    use_database,
 )
 from tests.fixtures_db import add_slot
 
 
 @pytest.fixture
-def db(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("BORGER_DATABASE_URL", sqlite_url)
+def db(sqlite_url: str) -> Iterator[str]:
     seed_branches(sqlite_url)
-    yield sqlite_url
+    with use_database(sqlite_url):
+        yield sqlite_url
 
 
 def booking_count(url: str, status: str | None = None) -> int:

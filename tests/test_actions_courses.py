@@ -24,17 +24,23 @@ from bot.db.models import (
 )
 from bot.db.session import session_scope
 from bot.services.courses import enrol
-from tests.action_support import REFERENCE, load_tracker, run_action, seed_branches
+from tests.action_support import (
+    REFERENCE,
+    load_tracker,
+    run_action,
+    seed_branches,
+    use_database,
+)
 from tests.fixtures_db import add_course_session, future
 
 
 @pytest.fixture
-def db(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("BORGER_DATABASE_URL", sqlite_url)
+def db(sqlite_url: str) -> Iterator[str]:
     seed_branches(sqlite_url)
     with session_scope(sqlite_url) as session:
         session.add(Course(id="ipad-begyndere", title="iPad for begyndere", topic="tablet_phone"))
-    yield sqlite_url
+    with use_database(sqlite_url):
+        yield sqlite_url
 
 
 def fill(url: str, session_id: int, count: int, start: int = 0) -> list[str]:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.db.models import AuditEvent, local_now
 from bot.db.session import session_scope
-from bot.services.answers import answer_question, get_engine
+from bot.services.answers import Answer, answer_question, engine_for
 from bot.services.articles import ArticleInvalid, ArticleService, Editor, to_markdown
 from bot.services.knowledge import load_articles, parse_article
 from tests.console_support import KNOWLEDGE_DIR, console_app, console_settings, sign_in
@@ -166,28 +166,32 @@ def test_import_keeps_a_console_edit_and_takes_a_changed_file(
 
 
 def test_the_engine_answers_from_the_store_right_after_a_save(
-    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sqlite_url: str, tmp_path: Path
 ) -> None:
     """No restart, no retraining: the next question sees the saved text."""
     settings = console_settings(sqlite_url, tmp_path)
-    monkeypatch.setenv("BORGER_DATABASE_URL", sqlite_url)
-    service = ArticleService(sqlite_url, KNOWLEDGE_DIR)
-    assert get_engine(settings=settings).articles == FILES  # empty store: the files
+
+    def ask(question: str) -> Answer:
+        # As the action server asks: the engine for its settings, looked up per question.
+        return answer_question(question, engine=engine_for(settings))
+
+    service = ArticleService.from_settings(settings)
+    assert engine_for(settings).articles == FILES  # empty store: the files
     service.import_directory()
-    get_engine(settings=settings)
+    engine_for(settings)
     question = "jeg har mistet mit kørekort"
-    assert answer_question(question).article_id == ARTICLE
+    assert ask(question).article_id == ARTICLE
     body = FILES[ARTICLE].body.replace("ca. 1-2 uger", "ca. 3 uger")
     assert body != FILES[ARTICLE].body
     service.save(ARTICLE, {"body": body}, editor(sqlite_url))
     started = time.perf_counter()
-    answer = answer_question(question)
+    answer = ask(question)
     rebuilt = time.perf_counter() - started
     assert answer.article_id == ARTICLE and answer.text == body
     print(f"engine rebuilt and answered after a save in {rebuilt:.2f} s")
     assert rebuilt < 5
     service.add_question(ARTICLE, "kørekortet røg i havnen", editor(sqlite_url, "bo"))
-    assert answer_question("kørekortet røg i havnen").article_id == ARTICLE
+    assert ask("kørekortet røg i havnen").article_id == ARTICLE
 
 
 # --- the HTTP API and its roles --------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import platform
+import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -36,6 +38,16 @@ def run(url: str, *args: str) -> tuple[int, str]:
 def count(url: str, model: type) -> int:
     with session_scope(url) as session:
         return session.scalar(select(func.count()).select_from(model))
+
+
+def test_version_names_the_python(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("borgerservice-assistenten ")
+    assert f"(Python {platform.python_version()})" in printed
+    assert sys.version_info >= (3, 12)
 
 
 def test_db_upgrade_creates_directory_and_schema(tmp_path: Path) -> None:

@@ -57,6 +57,7 @@ def test_bad_input_is_reported_without_traceback(
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_the_password_is_not_an_argument(sqlite_url: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bot", "--database-url", sqlite_url, "staff", "add",

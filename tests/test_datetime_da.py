@@ -6,7 +6,7 @@ runs Monday 23/11 to Sunday 29/11, next week Monday 30/11 to Sunday 6/12 (ISO we
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 import pytest
 
@@ -465,7 +465,7 @@ def test_naive_now_is_local_time() -> None:
 
 def test_aware_now_in_another_zone_is_converted() -> None:
     # 23:30 UTC on the 25th is already the 26th in Copenhagen.
-    late = datetime(2026, 11, 25, 23, 30, tzinfo=timezone.utc)
+    late = datetime(2026, 11, 25, 23, 30, tzinfo=UTC)
     assert parse_when("i dag", late) == days(d(26))
 
 
@@ -479,7 +479,7 @@ def test_aware_now_in_another_zone_is_converted() -> None:
         ("torsdag kl. 14", datetime(2026, 11, 26, 14, 30), False),
         ("torsdag kl. 14", datetime(2026, 11, 27, 14, 0), False),
         ("torsdag kl. 14", datetime(2026, 11, 26, 14, 0, tzinfo=LOCAL_TZ), True),
-        ("torsdag kl. 14", datetime(2026, 11, 26, 13, 0, tzinfo=timezone.utc), True),
+        ("torsdag kl. 14", datetime(2026, 11, 26, 13, 0, tzinfo=UTC), True),
         ("torsdag ved 14-tiden", datetime(2026, 11, 26, 13, 0), False),
         ("torsdag ved 14-tiden", datetime(2026, 11, 26, 13, 30), True),
         ("torsdag ved 14-tiden", datetime(2026, 11, 26, 14, 0), True),
@@ -499,7 +499,7 @@ def test_aware_now_in_another_zone_is_converted() -> None:
         ("efter d. 3. december", datetime(2026, 12, 3, 10, 0), False),
         ("efter d. 3. december", datetime(2027, 3, 1, 10, 0), True),
         # Summer time: 12:00 UTC is 14:00 in Copenhagen.
-        ("1. juni kl. 14", datetime(2027, 6, 1, 12, 0, tzinfo=timezone.utc), True),
+        ("1. juni kl. 14", datetime(2027, 6, 1, 12, 0, tzinfo=UTC), True),
     ],
 )
 def test_matches(text: str, slot: datetime, expected: bool) -> None:
@@ -522,9 +522,9 @@ def test_empty_query_matches_everything() -> None:
         (datetime(2026, 11, 26, 14, 0), False, "d. 26. november kl. 14.00"),
         (datetime(2026, 12, 3, 9, 5), True, "torsdag d. 3. december kl. 09.05"),
         (datetime(2026, 11, 28, 10, 30), True, "lørdag d. 28. november kl. 10.30"),
-        (datetime(2026, 11, 26, 13, 0, tzinfo=timezone.utc), True,
+        (datetime(2026, 11, 26, 13, 0, tzinfo=UTC), True,
          "torsdag d. 26. november kl. 14.00"),
-        (datetime(2027, 6, 1, 12, 0, tzinfo=timezone.utc), True, "tirsdag d. 1. juni kl. 14.00"),
+        (datetime(2027, 6, 1, 12, 0, tzinfo=UTC), True, "tirsdag d. 1. juni kl. 14.00"),
     ],
 )  # fmt: skip
 def test_format_slot(start: datetime, with_weekday: bool, expected: str) -> None:

@@ -25,6 +25,15 @@ def test_healthz_is_ok_when_all_three_answer(live) -> None:
     }
 
 
+def test_healthz_names_each_process_python(live) -> None:
+    """Only Rasa stays on Python 3.10; the gateway and the action server run 3.12 or newer."""
+    python = httpx.get(f"{live.url}/healthz").json()["python"]
+    assert set(python) == {"gateway", "actions", "rasa"}
+    for process in ("gateway", "actions"):
+        assert tuple(map(int, python[process].split(".")[:2])) >= (3, 12), python
+    assert python["rasa"].startswith("3.10."), python
+
+
 def test_driving_licence_renewal_gets_the_koerekort_answer_with_link(live) -> None:
     reply = live.chat(new_session(), "Hvordan fornyer jeg mit kørekort?")
     assert reply["topic"] == "koerekort"

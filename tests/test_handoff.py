@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.core.config import load_settings
 from bot.db.models import AuditEvent, ChatMessage, Conversation, utc_now
 from bot.db.session import session_scope
 from bot.db.transcripts import add_message, get_or_create_conversation
@@ -49,7 +50,7 @@ def senders(url: str, conversation_id: str) -> list[tuple[str, str]]:
 
 
 def test_queue_positions_and_idempotent_enqueue(db_url: str, always_open: Path) -> None:
-    service = HandoffService(db_url)
+    service = HandoffService(load_settings(database_url=db_url))
     chat(db_url, "c1", "kan jeg tale med en medarbejder")
     first = service.enqueue("c1", "requested", "staff")
     assert first.new_ticket
@@ -77,7 +78,7 @@ def test_queue_positions_and_idempotent_enqueue(db_url: str, always_open: Path) 
 
 
 def test_take_reply_and_hand_back_to_the_bot(db_url: str, always_open: Path) -> None:
-    service = HandoffService(db_url)
+    service = HandoffService(load_settings(database_url=db_url))
     anna, bo = add_staff(db_url), add_staff(db_url, "bo", "Bo Lund")
     chat(db_url, "c1", "hjælp")
     ticket_id = service.enqueue("c1").ticket["id"]
@@ -117,7 +118,7 @@ def test_take_reply_and_hand_back_to_the_bot(db_url: str, always_open: Path) -> 
 def test_close_needs_a_known_outcome_and_ends_the_conversation(
     db_url: str, always_open: Path
 ) -> None:
-    service = HandoffService(db_url)
+    service = HandoffService(load_settings(database_url=db_url))
     anna = add_staff(db_url)
     ticket_id = service.enqueue("c1").ticket["id"]
     service.take(ticket_id, anna)
@@ -133,7 +134,7 @@ def test_close_needs_a_known_outcome_and_ends_the_conversation(
 
 
 def test_only_one_of_two_staff_gets_the_chat(db_url: str, always_open: Path) -> None:
-    service = HandoffService(db_url)
+    service = HandoffService(load_settings(database_url=db_url))
     staff = [add_staff(db_url, f"s{i}", f"Medarbejder {i}") for i in range(4)]
     ticket_id = service.enqueue("c1").ticket["id"]
     results: list[str] = []
@@ -161,7 +162,7 @@ def test_only_one_of_two_staff_gets_the_chat(db_url: str, always_open: Path) -> 
 
 
 def test_citizen_can_leave_the_queue(sqlite_url: str, always_open: Path) -> None:
-    service = HandoffService(sqlite_url)
+    service = HandoffService(load_settings(database_url=sqlite_url))
     ticket_id = service.enqueue("c1").ticket["id"]
     left = service.cancel_by_citizen("c1")
     assert left is not None and left.handoff["state"] == "returned_to_bot"
@@ -176,7 +177,7 @@ def test_timeout_turns_the_chat_into_a_callback_request(
     db_url: str, always_open: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("BORGER_HANDOFF_TIMEOUT_SECONDS", "120")
-    service = HandoffService(db_url)
+    service = HandoffService(load_settings(database_url=db_url))
     ticket_id = service.enqueue("c1", "requested", "digital_post").ticket["id"]
     expiry = service.next_expiry()
     assert expiry is not None and 110 <= (expiry - utc_now()).total_seconds() <= 120
@@ -210,7 +211,7 @@ def test_timeout_turns_the_chat_into_a_callback_request(
 def test_timeout_of_an_abandoned_chat_just_cancels_it(
     sqlite_url: str, always_open: Path
 ) -> None:
-    service = HandoffService(sqlite_url)
+    service = HandoffService(load_settings(database_url=sqlite_url))
     service.enqueue("c1")
     with session_scope(sqlite_url) as session:
         session.get(Conversation, "c1").state = "closed"  # the widget's "end chat"
@@ -219,7 +220,7 @@ def test_timeout_of_an_abandoned_chat_just_cancels_it(
 
 
 def test_callback_without_a_waiting_ticket_opens_a_new_one(sqlite_url: str) -> None:
-    service = HandoffService(sqlite_url)
+    service = HandoffService(load_settings(database_url=sqlite_url))
     chat(sqlite_url, "c9", "ring mig op")
     ticket, _ = service.create_callback(
         "c9", "Bent Nielsen", "email", "bent@example.dk", "Flytning", topic="flytning"
@@ -235,7 +236,7 @@ def test_callback_without_a_waiting_ticket_opens_a_new_one(sqlite_url: str) -> N
 
 
 def test_reading_a_transcript_is_audited(db_url: str, always_open: Path) -> None:
-    service = HandoffService(db_url)
+    service = HandoffService(load_settings(database_url=db_url))
     anna = add_staff(db_url)
     chat(db_url, "c1", "hej", "jeg vil tale med en person")
     ticket_id = service.enqueue("c1").ticket["id"]
@@ -257,7 +258,7 @@ def test_reading_a_transcript_is_audited(db_url: str, always_open: Path) -> None
 def test_kiosk_call_when_staffed_and_when_not(
     sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, always_open: Path
 ) -> None:
-    service = HandoffService(sqlite_url)
+    service = HandoffService(load_settings(database_url=sqlite_url))
     ok, message, change = service.kiosk_call("k1", "hovedbiblioteket")
     assert ok and "kommer hen til dig" in message
     assert change is not None and change.new_ticket
@@ -268,7 +269,7 @@ def test_kiosk_call_when_staffed_and_when_not(
     with pytest.raises(HandoffError):
         service.kiosk_call("k2", "atlantis")
 
-    monkeypatch.setenv("BORGER_LIBRARY_CONFIG", str(write_library(tmp_path / "n.yml", "never")))
+    write_library(always_open, "never")  # the service re-reads its library config file
     ok, message, change = service.kiosk_call("k3", "nord")
     assert not ok and change is None
     assert "Der er ingen medarbejdere på Bibliotek Nord lige nu" in message
@@ -280,12 +281,12 @@ def test_availability_needs_open_library_and_signed_in_staff(
     from bot.services.staff_auth import login
     from tests.handoff_support import STAFF_PASSWORD
 
-    service = HandoffService(sqlite_url)
+    service = HandoffService(load_settings(database_url=sqlite_url))
     assert service.library_open() and not service.live_available()
     add_staff(sqlite_url)
     login(sqlite_url, "anna", STAFF_PASSWORD)
     assert service.live_available()
-    monkeypatch.setenv("BORGER_LIBRARY_CONFIG", str(write_library(tmp_path / "n.yml", "never")))
+    write_library(always_open, "never")  # the service re-reads its library config file
     assert not service.live_available()
 
 

@@ -119,7 +119,7 @@ def is_handoff(state: str) -> Callable[[Event], bool]:
 
 async def staff_socket(stack: HandoffStack, login: StaffLogin) -> Any:
     socket = await websockets.connect(
-        f"{stack.ws}/api/staff/ws", origin=stack.url, extra_headers={"Cookie": login.cookie},
+        f"{stack.ws}/api/staff/ws", origin=stack.url, additional_headers={"Cookie": login.cookie},
         open_timeout=10,
     )
     await socket.send(json.dumps({"type": "hello", "csrf": login.csrf}))
@@ -161,8 +161,8 @@ def test_every_staff_endpoint_refuses_a_request_without_a_session(stack: Handoff
     async def socket_status() -> int:
         try:
             await websockets.connect(f"{stack.ws}/api/staff/ws", origin=stack.url)
-        except websockets.exceptions.InvalidStatusCode as exc:
-            return exc.status_code
+        except websockets.exceptions.InvalidStatus as exc:
+            return exc.response.status_code
         return 101
 
     assert asyncio.run(socket_status()) == 401
@@ -190,13 +190,13 @@ def test_csrf_and_origin_are_checked(stack: HandoffStack, anna: StaffLogin) -> N
         try:
             await websockets.connect(
                 f"{stack.ws}/api/staff/ws", origin="https://evil.example",
-                extra_headers={"Cookie": anna.cookie},
+                additional_headers={"Cookie": anna.cookie},
             )
             cross = 101
-        except websockets.exceptions.InvalidStatusCode as exc:
-            cross = exc.status_code
+        except websockets.exceptions.InvalidStatus as exc:
+            cross = exc.response.status_code
         socket = await websockets.connect(
-            f"{stack.ws}/api/staff/ws", origin=stack.url, extra_headers={"Cookie": anna.cookie}
+            f"{stack.ws}/api/staff/ws", origin=stack.url, additional_headers={"Cookie": anna.cookie}
         )
         await socket.send(json.dumps({"type": "hello", "csrf": "wrong"}))
         with pytest.raises(websockets.exceptions.ConnectionClosed):

@@ -8,6 +8,7 @@ import io
 from datetime import timedelta
 from pathlib import Path
 
+from bot.core.config import load_settings
 from bot.db.models import local_now
 from bot.services.handoff import HandoffService
 from tests.console_support import console_app, sign_in
@@ -87,7 +88,7 @@ def test_the_summary_box_names_topics_and_articles_in_words(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     fill_recent(sqlite_url)
-    ticket = HandoffService(sqlite_url).enqueue("a2", "requested")
+    ticket = HandoffService(load_settings(database_url=sqlite_url)).enqueue("a2", "requested")
     with console_app(sqlite_url, tmp_path) as app:
         summary = sign_in(app, "staff").get(f"/api/staff/tickets/{ticket.ticket['id']}/summary")
         assert summary.json()["asked_about"] == ["Kørekort"]

@@ -94,6 +94,7 @@ def test_every_topic_is_reachable_from_an_intent(topic: str) -> None:
     assert re.search(rf"^\s*-\s*{intent}\s*$", domain, re.MULTILINE), f"{intent} not in domain"
 
 
+@pytest.mark.slow
 def test_questions_find_their_own_article_when_left_out() -> None:
     """Leave-one-out: each example question must still find its article among its siblings."""
     hits = total = 0

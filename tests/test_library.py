@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -71,7 +71,7 @@ def test_staffed_open() -> None:
 
 def test_staffed_open_accepts_aware_datetimes() -> None:
     # 09:30 UTC is 10:30 in Copenhagen in winter.
-    assert is_staffed_open(datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc), "hovedbiblioteket")
+    assert is_staffed_open(datetime(2026, 12, 1, 9, 30, tzinfo=UTC), "hovedbiblioteket")
 
 
 def test_unknown_branch_is_an_error() -> None:
@@ -92,7 +92,7 @@ def test_next_staffed_opening() -> None:
 
 
 def test_next_staffed_opening_keeps_timezone_kind() -> None:
-    result = next_staffed_opening(datetime(2026, 12, 1, 19, 0, tzinfo=timezone.utc))
+    result = next_staffed_opening(datetime(2026, 12, 1, 19, 0, tzinfo=UTC))
     assert result is not None and result.tzinfo is not None
     assert result.replace(tzinfo=None) == at(date(2026, 12, 2), 10)
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.config import main as alembic_main
 from alembic.runtime.migration import MigrationContext
@@ -24,7 +21,6 @@ from bot.db.session import (
     get_engine,
     upgrade_database,
 )
-from tests.fixtures_db import PostgresServer
 
 TABLES = {
     "branches",
@@ -36,25 +32,6 @@ TABLES = {
     "conversations",
     "chat_messages",
 }
-_names = itertools.count(1)
-
-
-@pytest.fixture(
-    params=[pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database with no tables at all."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'var' / 'empty.db'}"  # the directory does not exist yet
-        yield url
-        dispose_engine(url)
-        return
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    name = f"borger_empty_{next(_names)}"
-    url = server.create_database(name)
-    yield url
-    dispose_engine(url)
-    server.drop_database(name)
 
 
 def table_names(url: str) -> set[str]:

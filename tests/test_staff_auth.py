@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from sqlalchemy import select, update
 
+from bot.core.config import load_settings
 from bot.db.models import AuditEvent, StaffSession, StaffUser, utc_now
 from bot.db.session import session_scope
 from bot.services import staff_auth
 from bot.services.staff_auth import (
     AccountError,
     AuthError,
+    StaffPolicy,
     create_staff,
     csrf_ok,
     identify,
@@ -114,8 +117,8 @@ def test_disabling_an_account_signs_it_out_everywhere(db_url: str) -> None:
     assert identify(db_url, token) is None  # the old session stays revoked
 
 
-def test_rate_limit_per_user_name(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BORGER_LOGIN_MAX_FAILURES", "3")
+def test_rate_limit_per_user_name(db_url: str) -> None:
+    login = partial(staff_auth.login, policy=StaffPolicy(max_failures=3))
     add_staff(db_url)
     add_staff(db_url, "bo", "Bo Lund")
     for _ in range(3):
@@ -138,11 +141,8 @@ def test_rate_limit_per_user_name(db_url: str, monkeypatch: pytest.MonkeyPatch) 
     assert login(db_url, "anna", STAFF_PASSWORD, "10.0.0.2")[1].username == "anna"
 
 
-def test_success_resets_the_user_count_but_not_the_address_count(
-    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("BORGER_LOGIN_MAX_FAILURES", "3")
-    monkeypatch.setenv("BORGER_LOGIN_MAX_FAILURES_PER_IP", "4")
+def test_success_resets_the_user_count_but_not_the_address_count(sqlite_url: str) -> None:
+    login = partial(staff_auth.login, policy=StaffPolicy(max_failures=3, max_failures_per_ip=4))
     add_staff(sqlite_url)
     for _ in range(2):
         with pytest.raises(AuthError):
@@ -187,6 +187,8 @@ def test_staff_are_online_while_their_console_is_heard_from(
 
 def test_cookie_is_secure_unless_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BORGER_STAFF_COOKIE_SECURE", raising=False)
-    assert staff_auth.cookie_secure() and staff_auth.cookie_name() == "__Host-borger_staff"
+    policy = StaffPolicy.from_settings(load_settings())
+    assert policy.cookie_secure and policy.cookie_name == "__Host-borger_staff"
     monkeypatch.setenv("BORGER_STAFF_COOKIE_SECURE", "0")
-    assert not staff_auth.cookie_secure() and staff_auth.cookie_name() == "borger_staff"
+    policy = StaffPolicy.from_settings(load_settings())
+    assert not policy.cookie_secure and policy.cookie_name == "borger_staff"

@@ -99,7 +99,12 @@ class CitizenSocket:
 
     def close(self) -> None:
         if self._thread.is_alive():  # else the server already closed it (a restart)
-            asyncio.run_coroutine_threadsafe(self._socket.close(), self._loop).result(10)
+            closing = asyncio.run_coroutine_threadsafe(self._socket.close(), self._loop)
+            # websockets 15 waits for the server's side of the closing handshake, which a
+            # socket that lived through a gateway restart may never get; the thread is a
+            # daemon and everything the test checks was checked before this.
+            with contextlib.suppress(TimeoutError):
+                closing.result(10)
         self._thread.join(10)
 
 

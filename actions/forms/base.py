@@ -37,6 +37,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
+from actions import config
 from actions.forms.readers import (
     FINISH,
     FORM_WISHES,
@@ -49,9 +50,7 @@ from actions.forms.readers import (
     wants_stop,
 )
 from actions.handoff import ActionHandoff
-from bot.core.config import get_settings
 from bot.core.topics import FORM_TOPICS, INTENT_TOPICS
-from bot.db.session import session_scope
 from bot.services.answers import confident_answer
 
 MAX_ATTEMPTS = 3
@@ -121,7 +120,7 @@ class ReaskingFormValidationAction(FormValidationAction):
             dispatcher.utter_message(text=WHY_WE_ASK)
             return True
         if intent.startswith("ask_") and confidence(tracker) >= ASIDE_CONFIDENCE:
-            answer = confident_answer(text, INTENT_TOPICS.get(intent))
+            answer = confident_answer(text, INTENT_TOPICS.get(intent), **config.knowledge)
             if answer is not None:
                 dispatcher.utter_message(text=answer.text)
                 return True
@@ -244,11 +243,11 @@ def last_form_name(tracker: Tracker) -> str | None:
 
 def db_session() -> Any:
     """A database session for one action (a session per action, never a long-lived one)."""
-    return session_scope(get_settings().database_url)
+    return config.session()
 
 
 def read_db_session() -> Any:
-    return session_scope(get_settings().database_url, read_only=True)
+    return config.session(read_only=True)
 
 
 class ActionFinishForm(Action):

@@ -16,15 +16,27 @@ registering its own sub-parsers; they share bot/cli/common.py and never import t
 from __future__ import annotations
 
 import argparse
+import platform
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from typing import IO
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli import knowledge, library, seed, staff
 from bot.cli.common import CommandError, Handler
+from bot.core.config import SettingsError, load_settings
+from bot.db import session as db
 from bot.services.booking import BookingError
+
+
+def version_text() -> str:
+    try:
+        version = metadata.version("borgerservice-assistenten")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        version = "unknown"
+    return f"borgerservice-assistenten {version} (Python {platform.python_version()})"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--database-url", help="SQLAlchemy URL (default: BORGER_DATABASE_URL or var/app.db)"
     )
+    parser.add_argument("--version", action="version", version=version_text())
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
     library.add_parsers(commands)
     staff.add_staff_parsers(commands)
@@ -49,7 +62,13 @@ def main(argv: Sequence[str] | None = None, out: IO[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Handler = args.func
     try:
+        # The CLI's one place that reads the environment; --database-url wins over it.
+        args.settings = load_settings().with_database(args.database_url)
+        db.configure(args.settings)
         return handler(args, out)
+    except SettingsError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
     except CommandError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from bot.cli.common import CommandError
-from bot.core.config import get_settings
 from bot.services.articles import ArticleService
 from bot.services.knowledge import ArticleError
 
@@ -33,8 +32,7 @@ def add_knowledge_parsers(commands: Any) -> None:
 
 
 def _service(args: argparse.Namespace) -> ArticleService:
-    settings = get_settings()
-    return ArticleService(args.database_url or settings.database_url, settings.knowledge_dir)
+    return ArticleService.from_settings(args.settings)
 
 
 def cmd_knowledge_import(args: argparse.Namespace, out: IO[str]) -> int:

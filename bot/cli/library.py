@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import select
@@ -28,19 +28,7 @@ from bot.services.booking import bookings_on_day, open_slots, purge_bookings, sl
 from bot.services.courses import add_session, enrolments_on_day, purge_enrolments
 from bot.services.library import load_library
 
-RETENTION_ENV = "BORGER_RETENTION_DAYS"
-DEFAULT_RETENTION_DAYS = 90
 EXPORT_COLUMNS = ("time", "branch", "kind", "reference", "name", "contact", "status", "detail")
-
-
-def retention_days() -> int:
-    raw = os.environ.get(RETENTION_ENV, "").strip()
-    if not raw:
-        return DEFAULT_RETENTION_DAYS
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise CommandError(f"{RETENTION_ENV} must be a whole number, got {raw!r}") from exc
 
 
 def add_parsers(commands: Any) -> None:
@@ -69,7 +57,7 @@ def add_purge_parser(commands: Any) -> None:
         "--older-than-days",
         type=int,
         default=None,
-        help=f"default: {RETENTION_ENV} or {DEFAULT_RETENTION_DAYS}",
+        help="default: BORGER_RETENTION_DAYS (90)",
     )
     purge.set_defaults(func=cmd_purge)
 
@@ -128,7 +116,7 @@ def add_bookings_parser(commands: Any) -> None:
 
 
 def cmd_db(args: argparse.Namespace, out: IO[str]) -> int:
-    upgrade_database(args.database_url)
+    upgrade_database(args.settings.database_url)
     print("Database is up to date.", file=out)
     return 0
 
@@ -142,7 +130,7 @@ def _require_branch(session: Session, branch_id: str) -> Branch:
 
 
 def cmd_branch_add(args: argparse.Namespace, out: IO[str]) -> int:
-    with session_scope(args.database_url) as session:
+    with session_scope(args.settings.database_url) as session:
         if session.get(Branch, args.id) is not None:
             raise CommandError(f"Branch {args.id!r} already exists.")
         session.add(Branch(id=args.id, name=args.name, address=args.address))
@@ -155,11 +143,11 @@ def cmd_slots_open(args: argparse.Namespace, out: IO[str]) -> int:
         raise CommandError("--to is before --from.")
     if args.end <= args.start:
         raise CommandError("--end must be after --start.")
-    closed = _closed_days()
+    closed = _closed_days(args.settings.library_config)
     times = slot_times(
         args.date_from, args.date_to, args.weekdays, args.start, args.end, args.minutes, closed
     )
-    with session_scope(args.database_url) as session:
+    with session_scope(args.settings.database_url) as session:
         _require_branch(session, args.branch)
         created, existing = open_slots(session, args.branch, times)
     print(
@@ -169,15 +157,15 @@ def cmd_slots_open(args: argparse.Namespace, out: IO[str]) -> int:
     return 0
 
 
-def _closed_days() -> frozenset[date]:
+def _closed_days(library_config: Path) -> frozenset[date]:
     try:
-        return load_library().closed_days
+        return load_library(library_config).closed_days
     except OSError:
         return frozenset()
 
 
 def cmd_course_add(args: argparse.Namespace, out: IO[str]) -> int:
-    with session_scope(args.database_url) as session:
+    with session_scope(args.settings.database_url) as session:
         if session.get(Course, args.id) is not None:
             raise CommandError(f"Course {args.id!r} already exists.")
         session.add(
@@ -188,7 +176,7 @@ def cmd_course_add(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def cmd_session_add(args: argparse.Namespace, out: IO[str]) -> int:
-    with session_scope(args.database_url) as session:
+    with session_scope(args.settings.database_url) as session:
         if session.get(Course, args.course) is None:
             raise CommandError(f"Unknown course {args.course!r}.")
         _require_branch(session, args.branch)
@@ -251,7 +239,7 @@ def day_rows(session: Session, day: date, branch_id: str | None = None) -> list[
 
 
 def cmd_bookings_list(args: argparse.Namespace, out: IO[str]) -> int:
-    with session_scope(args.database_url, read_only=True) as session:
+    with session_scope(args.settings.database_url, read_only=True) as session:
         rows = day_rows(session, args.date, args.branch)
     if not rows:
         print(f"No bookings or enrolments on {args.date}.", file=out)
@@ -279,7 +267,7 @@ def write_csv(rows: Sequence[DayRow], stream: IO[str]) -> None:
 
 
 def cmd_bookings_export(args: argparse.Namespace, out: IO[str]) -> int:
-    with session_scope(args.database_url, read_only=True) as session:
+    with session_scope(args.settings.database_url, read_only=True) as session:
         rows = day_rows(session, args.date, args.branch)
     if args.out == "-":
         write_csv(rows, out)
@@ -292,11 +280,13 @@ def cmd_bookings_export(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def cmd_purge(args: argparse.Namespace, out: IO[str]) -> int:
-    days = args.older_than_days if args.older_than_days is not None else retention_days()
+    days = args.older_than_days
+    if days is None:
+        days = args.settings.retention_days
     if days < 0:
         raise CommandError("--older-than-days cannot be negative.")
     cutoff = local_now() - timedelta(days=days)
-    with session_scope(args.database_url) as session:
+    with session_scope(args.settings.database_url) as session:
         bookings = purge_bookings(session, cutoff)
         enrolments = purge_enrolments(session, cutoff)
     print(

@@ -6,7 +6,6 @@ import argparse
 from typing import IO, Any
 
 from bot.cli.common import CommandError
-from bot.core.config import get_settings
 from bot.db.models import local_now
 from bot.db.session import session_scope
 from bot.services.articles import ArticleService
@@ -29,9 +28,9 @@ def add_seed_parser(commands: Any) -> None:
 
 
 def cmd_seed(args: argparse.Namespace, out: IO[str]) -> int:
-    library = load_library()
+    library = load_library(args.settings.library_config)
     today = local_now().date()
-    with session_scope(args.database_url) as session:
+    with session_scope(args.settings.database_url) as session:
         if has_data(session) and not args.force:
             if args.if_empty:
                 print("Database already has data; not seeding.", file=out)
@@ -39,7 +38,7 @@ def cmd_seed(args: argparse.Namespace, out: IO[str]) -> int:
             raise CommandError("The database already has data; use --force to seed anyway.")
         counts = seed_demo(session, library, today)
         if args.conversations > 0:
-            articles = ArticleService(args.database_url, get_settings().knowledge_dir)
+            articles = ArticleService.from_settings(args.settings)
             demo = seed_demo_conversations(
                 session, articles.articles() or load_articles(), args.conversations,
                 branches=tuple(b.id for b in library.branches),

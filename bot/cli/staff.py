@@ -75,7 +75,7 @@ def cmd_staff_add(args: argparse.Namespace, out: IO[str]) -> int:
     password = _read_password(args)
     try:
         account = create_staff(
-            args.database_url, args.username, args.name, password, role=args.role
+            args.settings.database_url, args.username, args.name, password, role=args.role
         )
     except AccountError as exc:
         raise CommandError(str(exc)) from exc
@@ -86,7 +86,7 @@ def cmd_staff_add(args: argparse.Namespace, out: IO[str]) -> int:
 
 def cmd_staff_role(args: argparse.Namespace, out: IO[str]) -> int:
     try:
-        account = set_role(args.database_url, args.username, args.role)
+        account = set_role(args.settings.database_url, args.username, args.role)
     except AccountError as exc:
         raise CommandError(str(exc)) from exc
     print(f"Staff account {account.username} is now {account.role}.", file=out)
@@ -94,7 +94,7 @@ def cmd_staff_role(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def cmd_staff_list(args: argparse.Namespace, out: IO[str]) -> int:
-    accounts = list_staff(args.database_url)
+    accounts = list_staff(args.settings.database_url)
     if not accounts:
         print("No staff accounts. Add one with: python -m bot staff add", file=out)
         return 0
@@ -111,7 +111,7 @@ def cmd_staff_list(args: argparse.Namespace, out: IO[str]) -> int:
 
 def _set_disabled(args: argparse.Namespace, out: IO[str], disabled: bool) -> int:
     try:
-        account = set_disabled(args.database_url, args.username, disabled)
+        account = set_disabled(args.settings.database_url, args.username, disabled)
     except AccountError as exc:
         raise CommandError(str(exc)) from exc
     verb = "Disabled (and signed out)" if disabled else "Enabled"

@@ -23,14 +23,13 @@ How double booking is made impossible at the database level:
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     JSON,
     CheckConstraint,
-    Column,
     Date,
     DateTime,
     ForeignKey,
@@ -44,7 +43,9 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, declarative_base, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.core.handoff_states import ConversationState, Kind, Status
 
 LOCAL_TZ = ZoneInfo("Europe/Copenhagen")
 
@@ -65,7 +66,7 @@ ENROLMENT_WAITLISTED = "waitlisted"
 ENROLMENT_CANCELLED = "cancelled"
 
 CONTACT_KINDS = ("phone", "email")
-CONVERSATION_STATES = ("bot", "queued", "with_staff", "closed")
+CONVERSATION_STATES = tuple(state.value for state in ConversationState)
 MESSAGE_SENDERS = ("citizen", "bot", "staff", "system")
 
 # Stable constraint names make Alembic migrations portable between SQLite and PostgreSQL.
@@ -77,12 +78,15 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-Base: Any = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+class Base(DeclarativeBase):
+    """Typed declarative base (SQLAlchemy 2): columns are ``Mapped[...]`` with ``mapped_column``."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def utc_now() -> datetime:
     """Naive UTC, the convention for audit stamps."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def local_now() -> datetime:
@@ -98,9 +102,9 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 class Branch(Base):
     __tablename__ = "branches"
 
-    id: Mapped[str] = Column(String(64), primary_key=True)  # slug, e.g. "hovedbiblioteket"
-    name: Mapped[str] = Column(String(200), nullable=False)
-    address: Mapped[str] = Column(String(300), nullable=False, default="")
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # slug, e.g. "hovedbiblioteket"
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    address: Mapped[str] = mapped_column(String(300), nullable=False, default="")
 
     def __repr__(self) -> str:
         return f"<Branch {self.id}>"
@@ -119,11 +123,11 @@ class HelpSlot(Base):
         Index("ix_help_slots_starts_at", "starts_at"),
     )
 
-    id: Mapped[int] = Column(Integer, primary_key=True)
-    branch_id: Mapped[str] = Column(ForeignKey("branches.id"), nullable=False)
-    starts_at: Mapped[datetime] = Column(DateTime, nullable=False)  # naive local time
-    ends_at: Mapped[datetime] = Column(DateTime, nullable=False)  # naive local time
-    capacity: Mapped[int] = Column(Integer, nullable=False, default=1, server_default="1")
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"), nullable=False)
+    starts_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)  # naive local time
+    ends_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)  # naive local time
+    capacity: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
 
     branch: Mapped[Branch] = relationship(Branch, lazy="joined", innerjoin=True)
     bookings: Mapped[list[Booking]] = relationship("Booking", back_populates="slot")
@@ -147,16 +151,16 @@ class Booking(Base):
         Index("ix_bookings_contact", "contact"),
     )
 
-    id: Mapped[int] = Column(Integer, primary_key=True)
-    reference: Mapped[str] = Column(String(7), nullable=False, unique=True)  # "ABC-234"
-    slot_id: Mapped[int] = Column(ForeignKey("help_slots.id"), nullable=False)
-    topic: Mapped[str] = Column(String(32), nullable=False)
-    name: Mapped[str] = Column(String(100), nullable=False)
-    contact_kind: Mapped[str] = Column(String(8), nullable=False)
-    contact: Mapped[str] = Column(String(254), nullable=False)  # normalised phone or e-mail
-    status: Mapped[str] = Column(String(16), nullable=False, default=BOOKING_BOOKED)
-    created_at: Mapped[datetime] = Column(DateTime, nullable=False, default=utc_now)
-    cancelled_at: Mapped[datetime | None] = Column(DateTime, nullable=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(7), nullable=False, unique=True)  # "ABC-234"
+    slot_id: Mapped[int] = mapped_column(ForeignKey("help_slots.id"), nullable=False)
+    topic: Mapped[str] = mapped_column(String(32), nullable=False)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    contact_kind: Mapped[str] = mapped_column(String(8), nullable=False)
+    contact: Mapped[str] = mapped_column(String(254), nullable=False)  # normalised phone or e-mail
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default=BOOKING_BOOKED)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     slot: Mapped[HelpSlot] = relationship(
         HelpSlot, back_populates="bookings", lazy="joined", innerjoin=True
@@ -171,10 +175,10 @@ class Course(Base):
 
     __tablename__ = "courses"
 
-    id: Mapped[str] = Column(String(64), primary_key=True)  # slug, e.g. "mitid-begyndere"
-    title: Mapped[str] = Column(String(200), nullable=False)
-    description: Mapped[str] = Column(Text, nullable=False, default="")
-    topic: Mapped[str] = Column(String(32), nullable=False)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # slug, e.g. "mitid-begyndere"
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    topic: Mapped[str] = mapped_column(String(32), nullable=False)
 
     def __repr__(self) -> str:
         return f"<Course {self.id}>"
@@ -190,14 +194,14 @@ class CourseSession(Base):
         Index("ix_course_sessions_starts_at", "starts_at"),
     )
 
-    id: Mapped[int] = Column(Integer, primary_key=True)
-    course_id: Mapped[str] = Column(ForeignKey("courses.id"), nullable=False)
-    branch_id: Mapped[str] = Column(ForeignKey("branches.id"), nullable=False)
-    starts_at: Mapped[datetime] = Column(DateTime, nullable=False)  # naive local time
-    ends_at: Mapped[datetime] = Column(DateTime, nullable=False)  # naive local time
-    seats: Mapped[int] = Column(Integer, nullable=False)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[str] = mapped_column(ForeignKey("courses.id"), nullable=False)
+    branch_id: Mapped[str] = mapped_column(ForeignKey("branches.id"), nullable=False)
+    starts_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)  # naive local time
+    ends_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)  # naive local time
+    seats: Mapped[int] = mapped_column(Integer, nullable=False)
     # Number of enrolments with status 'enrolled'; kept exact by bot/services/courses.py.
-    seats_taken: Mapped[int] = Column(Integer, nullable=False, default=0, server_default="0")
+    seats_taken: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
     course: Mapped[Course] = relationship(Course, lazy="joined", innerjoin=True)
     branch: Mapped[Branch] = relationship(Branch, lazy="joined", innerjoin=True)
@@ -231,18 +235,18 @@ class Enrolment(Base):
         Index("ix_enrolments_contact", "contact"),
     )
 
-    id: Mapped[int] = Column(Integer, primary_key=True)
-    reference: Mapped[str] = Column(String(7), nullable=False, unique=True)
-    session_id: Mapped[int] = Column(ForeignKey("course_sessions.id"), nullable=False)
-    name: Mapped[str] = Column(String(100), nullable=False)
-    contact_kind: Mapped[str] = Column(String(8), nullable=False)
-    contact: Mapped[str] = Column(String(254), nullable=False)
-    status: Mapped[str] = Column(String(16), nullable=False)
-    created_at: Mapped[datetime] = Column(DateTime, nullable=False, default=utc_now)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(7), nullable=False, unique=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("course_sessions.id"), nullable=False)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    contact_kind: Mapped[str] = mapped_column(String(8), nullable=False)
+    contact: Mapped[str] = mapped_column(String(254), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
     # Set when the enrolment joins the wait-list; its place in line orders by (queued_at, id).
-    queued_at: Mapped[datetime | None] = Column(DateTime, nullable=True)
-    promoted_at: Mapped[datetime | None] = Column(DateTime, nullable=True)
-    cancelled_at: Mapped[datetime | None] = Column(DateTime, nullable=True)
+    queued_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    promoted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     course_session: Mapped[CourseSession] = relationship(
         CourseSession, lazy="joined", innerjoin=True
@@ -262,16 +266,20 @@ class Conversation(Base):
         Index("ix_conversations_created_at", "created_at"),
     )
 
-    id: Mapped[str] = Column(String(64), primary_key=True)
-    channel: Mapped[str] = Column(String(16), nullable=False, default="web", server_default="web")
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(
+        String(16), nullable=False, default="web", server_default="web"
+    )
     # Plain column, no foreign key: branch ids come from config/library.yml and the chat must
     # work even before the branches table is seeded.
-    branch_id: Mapped[str | None] = Column(String(64), nullable=True)
-    topic: Mapped[str | None] = Column(String(32), nullable=True)
-    state: Mapped[str] = Column(String(16), nullable=False, default="bot", server_default="bot")
-    assigned_staff: Mapped[str | None] = Column(String(64), nullable=True)
-    created_at: Mapped[datetime] = Column(DateTime, nullable=False, default=utc_now)
-    updated_at: Mapped[datetime] = Column(
+    branch_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    topic: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    state: Mapped[str] = mapped_column(
+        String(16), nullable=False, default="bot", server_default="bot"
+    )
+    assigned_staff: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(
         DateTime, nullable=False, default=utc_now, onupdate=utc_now
     )
 
@@ -296,18 +304,18 @@ class ChatMessage(Base):
         Index("ix_chat_messages_created_at", "created_at"),
     )
 
-    id: Mapped[int] = Column(Integer, primary_key=True, autoincrement=True)
-    conversation_id: Mapped[str] = Column(
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(
         ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False
     )
-    seq: Mapped[int] = Column(Integer, nullable=False)
-    sender: Mapped[str] = Column(String(16), nullable=False)
-    text: Mapped[str] = Column(Text, nullable=False)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    sender: Mapped[str] = mapped_column(String(16), nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
     # buttons etc.; JSONB on PostgreSQL, so the insight queries read fields without reparsing.
-    payload: Mapped[Any | None] = Column(
+    payload: Mapped[Any | None] = mapped_column(
         JSON().with_variant(JSONB(), "postgresql"), nullable=True
     )
-    created_at: Mapped[datetime] = Column(DateTime, nullable=False, default=utc_now)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
 
     conversation: Mapped[Conversation] = relationship(Conversation, back_populates="messages")
 
@@ -317,40 +325,12 @@ class ChatMessage(Base):
 
 # --- Staff and handoff to a person (issue #4) -------------------------------------------
 #
-# A ticket is one request for a person. Its ``kind`` says how staff answer it:
-# - "live": a web chat waiting in the queue ("queued") until a staff member takes it
-#   ("with_staff"); ends "returned_to_bot", "closed" (with an outcome) or "cancelled" (the
-#   citizen left). Nobody taking it in time turns it into a "callback" ticket.
-# - "callback": the library contacts the citizen later. "pending_details" while the bot still
-#   collects name and contact (after a queue timeout), "open" until staff close it.
-# - "kiosk": "Kald en medarbejder" at a foyer kiosk; staff walk over ("with_staff").
-# The conversation's own ``state`` ("queued"/"with_staff") is what routes citizen messages to
-# staff instead of Rasa; both live in the database, so a gateway restart changes nothing.
+# The states of a ticket, of the conversation and what the citizen sees, and every allowed
+# transition, are one table: bot/core/handoff_states.py. The CHECK constraints below take their
+# values from it. Both live in the database, so a gateway restart changes nothing.
 
-TICKET_KINDS = ("live", "callback", "kiosk")
-TICKET_QUEUED = "queued"
-TICKET_WITH_STAFF = "with_staff"
-TICKET_PENDING_DETAILS = "pending_details"
-TICKET_OPEN = "open"
-TICKET_RETURNED = "returned_to_bot"
-TICKET_CLOSED = "closed"
-TICKET_CANCELLED = "cancelled"
-TICKET_STATUSES = (
-    TICKET_QUEUED,
-    TICKET_WITH_STAFF,
-    TICKET_PENDING_DETAILS,
-    TICKET_OPEN,
-    TICKET_RETURNED,
-    TICKET_CLOSED,
-    TICKET_CANCELLED,
-)
-# Statuses in which a ticket still needs staff.
-TICKET_ACTIVE_STATUSES = (
-    TICKET_QUEUED,
-    TICKET_WITH_STAFF,
-    TICKET_PENDING_DETAILS,
-    TICKET_OPEN,
-)
+TICKET_KINDS = tuple(kind.value for kind in Kind)
+TICKET_STATUSES = tuple(status.value for status in Status)
 
 
 # Console roles, each including the ones before it: staff (chats, notes, insight), editor
@@ -362,15 +342,17 @@ class StaffUser(Base):
     __tablename__ = "staff_users"
     __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
 
-    id: Mapped[int] = Column(Integer, primary_key=True)
-    username: Mapped[str] = Column(String(64), nullable=False, unique=True)  # lower case
-    name: Mapped[str] = Column(String(200), nullable=False)  # shown to citizens
-    password_hash: Mapped[str] = Column(String(255), nullable=False)  # argon2id
-    role: Mapped[str] = Column(String(16), nullable=False, default="staff", server_default="staff")
-    created_at: Mapped[datetime] = Column(DateTime, nullable=False, default=utc_now)
-    last_login_at: Mapped[datetime | None] = Column(DateTime, nullable=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)  # lower case
+    name: Mapped[str] = mapped_column(String(200), nullable=False)  # shown to citizens
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)  # argon2id
+    role: Mapped[str] = mapped_column(
+        String(16), nullable=False, default="staff", server_default="staff"
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     # A timestamp instead of a flag: disabling is rare and worth knowing when it happened.
-    disabled_at: Mapped[datetime | None] = Column(DateTime, nullable=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     @property
     def active(self) -> bool:
@@ -386,16 +368,16 @@ class StaffSession(Base):
     __tablename__ = "staff_sessions"
     __table_args__ = (Index("ix_staff_sessions_staff_id", "staff_id"),)
 
-    id: Mapped[str] = Column(String(64), primary_key=True)
-    staff_id: Mapped[int] = Column(
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(
         ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False
     )
-    csrf_token: Mapped[str] = Column(String(64), nullable=False)
-    created_at: Mapped[datetime] = Column(DateTime, nullable=False, default=utc_now)
+    csrf_token: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
     # Presence: the console's WebSocket refreshes it; recent = "staff are signed in".
-    last_seen_at: Mapped[datetime] = Column(DateTime, nullable=False, default=utc_now)
-    expires_at: Mapped[datetime] = Column(DateTime, nullable=False)
-    revoked_at: Mapped[datetime | None] = Column(DateTime, nullable=True)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     staff: Mapped[StaffUser] = relationship(StaffUser, lazy="joined", innerjoin=True)
 
@@ -421,35 +403,35 @@ class HandoffTicket(Base):
         ),
     )
 
-    id: Mapped[int] = Column(Integer, primary_key=True)
-    kind: Mapped[str] = Column(String(16), nullable=False)
-    status: Mapped[str] = Column(String(16), nullable=False)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
     # A callback ticket outlives a purged transcript, hence SET NULL.
-    conversation_id: Mapped[str | None] = Column(
+    conversation_id: Mapped[str | None] = mapped_column(
         ForeignKey("conversations.id", ondelete="SET NULL"), nullable=True
     )
-    branch_id: Mapped[str | None] = Column(String(64), nullable=True)
-    topic: Mapped[str | None] = Column(String(32), nullable=True)
+    branch_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    topic: Mapped[str | None] = mapped_column(String(32), nullable=True)
     # Why the bot handed off: requested, frustrated, fallback, complaint, callback, kiosk.
-    reason: Mapped[str] = Column(String(32), nullable=False, default="requested")
-    name: Mapped[str | None] = Column(String(100), nullable=True)
-    contact_kind: Mapped[str | None] = Column(String(8), nullable=True)
-    contact: Mapped[str | None] = Column(String(254), nullable=True)
-    description: Mapped[str | None] = Column(Text, nullable=True)  # CPR numbers redacted
-    staff_id: Mapped[int | None] = Column(
+    reason: Mapped[str] = mapped_column(String(32), nullable=False, default="requested")
+    name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    contact_kind: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    contact: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)  # CPR numbers redacted
+    staff_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True
     )
-    outcome: Mapped[str | None] = Column(String(32), nullable=True)
-    created_at: Mapped[datetime] = Column(DateTime, nullable=False, default=utc_now)
-    updated_at: Mapped[datetime] = Column(
+    outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(
         DateTime, nullable=False, default=utc_now, onupdate=utc_now
     )
-    taken_at: Mapped[datetime | None] = Column(DateTime, nullable=True)
-    closed_at: Mapped[datetime | None] = Column(DateTime, nullable=True)
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     # UTC moment a queued live chat turns into a callback request.
-    expires_at: Mapped[datetime | None] = Column(DateTime, nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     # Local wall-clock time the library promised to respond by (like appointment times).
-    respond_by: Mapped[datetime | None] = Column(DateTime, nullable=True)
+    respond_by: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     staff: Mapped[StaffUser | None] = relationship(StaffUser, lazy="joined")
 
@@ -463,15 +445,15 @@ class HandoffNote(Base):
     __tablename__ = "handoff_notes"
     __table_args__ = (Index("ix_handoff_notes_ticket_id", "ticket_id"),)
 
-    id: Mapped[int] = Column(Integer, primary_key=True)
-    ticket_id: Mapped[int] = Column(
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
         ForeignKey("handoff_tickets.id", ondelete="CASCADE"), nullable=False
     )
-    staff_id: Mapped[int | None] = Column(
+    staff_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True
     )
-    text: Mapped[str] = Column(Text, nullable=False)
-    created_at: Mapped[datetime] = Column(DateTime, nullable=False, default=utc_now)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
 
     staff: Mapped[StaffUser | None] = relationship(StaffUser, lazy="joined")
 
@@ -487,15 +469,15 @@ class AuditEvent(Base):
         Index("ix_audit_events_conversation_id", "conversation_id"),
     )
 
-    id: Mapped[int] = Column(Integer, primary_key=True)
-    created_at: Mapped[datetime] = Column(DateTime, nullable=False, default=utc_now)
-    action: Mapped[str] = Column(String(32), nullable=False)
-    staff_id: Mapped[int | None] = Column(Integer, nullable=True)
-    username: Mapped[str | None] = Column(String(64), nullable=True)
-    ip: Mapped[str | None] = Column(String(64), nullable=True)
-    ticket_id: Mapped[int | None] = Column(Integer, nullable=True)
-    conversation_id: Mapped[str | None] = Column(String(64), nullable=True)
-    detail: Mapped[Any | None] = Column(JSON, nullable=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    staff_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    username: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    detail: Mapped[Any | None] = mapped_column(JSON, nullable=True)
 
     def __repr__(self) -> str:
         return f"<AuditEvent {self.action} staff={self.staff_id}>"
@@ -515,13 +497,13 @@ ARTICLE_ACTIONS = ("imported", "created", "edited", "restored", "question_added"
 class _ArticleContent:
     """The fields of an article's front matter plus its body (an article and its versions)."""
 
-    topic: Mapped[str] = Column(String(32), nullable=False)
-    title: Mapped[str] = Column(String(200), nullable=False)
-    source: Mapped[str] = Column(String(500), nullable=False)
-    reviewed: Mapped[date] = Column(Date, nullable=False)
-    body: Mapped[str] = Column(Text, nullable=False)
-    questions: Mapped[list[str]] = Column(JSON, nullable=False)
-    related: Mapped[list[str]] = Column(JSON, nullable=False)
+    topic: Mapped[str] = mapped_column(String(32), nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    source: Mapped[str] = mapped_column(String(500), nullable=False)
+    reviewed: Mapped[date] = mapped_column(Date, nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    questions: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    related: Mapped[list[str]] = mapped_column(JSON, nullable=False)
 
 
 class KnowledgeArticle(_ArticleContent, Base):
@@ -529,11 +511,11 @@ class KnowledgeArticle(_ArticleContent, Base):
 
     __tablename__ = "articles"
 
-    id: Mapped[str] = Column(String(100), primary_key=True)
-    version: Mapped[int] = Column(Integer, nullable=False)
-    updated_at: Mapped[datetime] = Column(DateTime, nullable=False, default=utc_now)
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
     # None: imported from knowledge/, not changed in the console since.
-    updated_by: Mapped[str | None] = Column(String(64), nullable=True)
+    updated_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     def __repr__(self) -> str:
         return f"<KnowledgeArticle {self.id} v{self.version}>"
@@ -548,14 +530,14 @@ class ArticleVersion(_ArticleContent, Base):
         CheckConstraint(_in("action", ARTICLE_ACTIONS), name="action"),
     )
 
-    id: Mapped[int] = Column(Integer, primary_key=True, autoincrement=True)
-    article_id: Mapped[str] = Column(ForeignKey("articles.id"), nullable=False)
-    version: Mapped[int] = Column(Integer, nullable=False)
-    action: Mapped[str] = Column(String(32), nullable=False)
-    staff_id: Mapped[int | None] = Column(Integer, nullable=True)  # no FK: outlives accounts
-    username: Mapped[str | None] = Column(String(64), nullable=True)
-    restored_from: Mapped[int | None] = Column(Integer, nullable=True)
-    created_at: Mapped[datetime] = Column(DateTime, nullable=False, default=utc_now)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    article_id: Mapped[str] = mapped_column(ForeignKey("articles.id"), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    staff_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # no FK: outlives accounts
+    username: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    restored_from: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
 
     def __repr__(self) -> str:
         return f"<ArticleVersion {self.article_id} v{self.version} {self.action}>"
@@ -575,10 +557,10 @@ class MissedQuestionAction(Base):
         Index("ix_missed_question_actions_group_key", "group_key"),
     )
 
-    id: Mapped[int] = Column(Integer, primary_key=True)
-    group_key: Mapped[str] = Column(String(64), nullable=False)
-    action: Mapped[str] = Column(String(16), nullable=False)
-    article_id: Mapped[str | None] = Column(String(100), nullable=True)
-    staff_id: Mapped[int | None] = Column(Integer, nullable=True)
-    username: Mapped[str | None] = Column(String(64), nullable=True)
-    created_at: Mapped[datetime] = Column(DateTime, nullable=False, default=utc_now)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_key: Mapped[str] = mapped_column(String(64), nullable=False)
+    action: Mapped[str] = mapped_column(String(16), nullable=False)
+    article_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    staff_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    username: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)

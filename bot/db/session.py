@@ -14,7 +14,6 @@ deferred transaction that never blocks writers.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from bot.core.config import PROJECT_ROOT, get_settings
+from bot.core.config import PROJECT_ROOT, Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _BEGIN_OPTION = "borger_sqlite_begin"
@@ -34,15 +33,13 @@ _BEGIN_OPTION = "borger_sqlite_begin"
 _engines: dict[str, Engine] = {}
 _sessionmakers: dict[str, sessionmaker] = {}
 _lock = threading.Lock()
+# PostgreSQL pool sizes for the engines made from now on; set once by each entry point.
+_pool = {"pool_size": 10, "max_overflow": 20}
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    return int(raw) if raw else default
-
-
-def _resolve_url(url: str | None) -> str:
-    return url or get_settings().database_url
+def configure(settings: Settings) -> None:
+    """Take the pool sizes from the settings (the entry point calls this once at start)."""
+    _pool.update(pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -82,7 +79,7 @@ def _install_sqlite_events(engine: Engine) -> None:
 def make_engine(url: str, **overrides: Any) -> Engine:
     """A new engine with this project's settings (not cached; see :func:`get_engine`)."""
     parsed = make_url(url)
-    options: dict[str, Any] = {"future": True}
+    options: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         _ensure_sqlite_dir(url)
         options["connect_args"] = {
@@ -93,8 +90,7 @@ def make_engine(url: str, **overrides: Any) -> Engine:
             options["poolclass"] = StaticPool  # in-memory: every session must see one DB
     else:
         options["pool_pre_ping"] = True
-        options["pool_size"] = _env_int("BORGER_DB_POOL_SIZE", 10)
-        options["max_overflow"] = _env_int("BORGER_DB_MAX_OVERFLOW", 20)
+        options.update(_pool)
     options.update(overrides)
     if "poolclass" in overrides:
         options.pop("pool_size", None)
@@ -105,9 +101,8 @@ def make_engine(url: str, **overrides: Any) -> Engine:
     return engine
 
 
-def get_engine(url: str | None = None) -> Engine:
-    """The process-wide engine for ``url`` (default: settings), created once per URL."""
-    url = _resolve_url(url)
+def get_engine(url: str) -> Engine:
+    """The process-wide engine for ``url``, created once per URL."""
     with _lock:
         engine = _engines.get(url)
         if engine is None:
@@ -115,21 +110,19 @@ def get_engine(url: str | None = None) -> Engine:
         return engine
 
 
-def get_sessionmaker(url: str | None = None) -> sessionmaker:
-    url = _resolve_url(url)
+def get_sessionmaker(url: str) -> sessionmaker:
     engine = get_engine(url)
     with _lock:
         factory = _sessionmakers.get(url)
         if factory is None:
             factory = _sessionmakers[url] = sessionmaker(
-                bind=engine, future=True, expire_on_commit=False
+                bind=engine, expire_on_commit=False
             )
         return factory
 
 
-def dispose_engine(url: str | None = None) -> None:
+def dispose_engine(url: str) -> None:
     """Close the pooled connections of one URL's engine and forget it (tests, shutdown)."""
-    url = _resolve_url(url)
     with _lock:
         engine = _engines.pop(url, None)
         _sessionmakers.pop(url, None)
@@ -145,7 +138,7 @@ def dispose_all_engines() -> None:
 
 
 @contextmanager
-def session_scope(url: str | None = None, *, read_only: bool = False) -> Iterator[Session]:
+def session_scope(url: str, *, read_only: bool = False) -> Iterator[Session]:
     """A session that commits on success, rolls back on error and is always closed.
 
     ``read_only=True`` promises not to write: on SQLite it opens a deferred transaction so
@@ -172,27 +165,27 @@ def alembic_config(url: str | None = None) -> Any:
     config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
     # Passed as an attribute, not a main option: ini interpolation would mangle '%' in
     # passwords, and env.py would otherwise fall back to the settings' URL.
-    config.attributes["url"] = _resolve_url(url)
+    if url:
+        config.attributes["url"] = url
     config.attributes["configure_logger"] = False
     return config
 
 
-def upgrade_database(url: str | None = None, revision: str = "head") -> None:
+def upgrade_database(url: str, revision: str = "head") -> None:
     """Run the Alembic migrations up to ``revision`` (creates the SQLite directory)."""
     from alembic import command
 
-    url = _resolve_url(url)
     _ensure_sqlite_dir(url)
     command.upgrade(alembic_config(url), revision)
 
 
-def downgrade_database(url: str | None = None, revision: str = "base") -> None:
+def downgrade_database(url: str, revision: str = "base") -> None:
     from alembic import command
 
     command.downgrade(alembic_config(url), revision)
 
 
-def current_revision(url: str | None = None) -> str | None:
+def current_revision(url: str) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
     with get_engine(url).connect() as conn:

@@ -3,14 +3,13 @@ before delivery. The JSON views of messages are in bot/services/transcripts.py."
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.db.models import ChatMessage, Conversation
+from bot.db.models import ChatMessage, Conversation, utc_now
 
 SENDERS = ("citizen", "bot", "staff", "system")
 
@@ -60,7 +59,7 @@ def add_message(
     )
     session.add(message)
     if conversation is not None:
-        conversation.updated_at = datetime.utcnow()
+        conversation.updated_at = utc_now()
     session.flush()
     return message
 

@@ -20,6 +20,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from bot.core.config import Settings
+from bot.core.handoff_states import ConversationState, routes_to_staff
 from bot.core.topics import TOPICS, topic_for
 from bot.db.models import Conversation
 from bot.db.session import session_scope
@@ -28,6 +29,7 @@ from bot.gateway.hub import Hub
 from bot.gateway.rasa_client import AssistantUnavailable, RasaClient
 from bot.language.privacy import redact_cpr
 from bot.services.handoff import CANCEL_PAYLOAD, Change, HandoffService
+from bot.services.handoff.views import callback_view
 from bot.services.transcripts import message_to_dict
 
 log = logging.getLogger(__name__)
@@ -53,7 +55,6 @@ STAFF_CHANNEL = "staff"
 CALLBACK_TRIGGER = "/request_callback"
 # Sent to Rasa (not stored) after two thumbs-down in a row: apologise and offer a person.
 FRUSTRATION_TRIGGER = "/frustrated"
-HANDOFF_STATES = ("queued", "with_staff")
 
 
 @dataclass
@@ -122,7 +123,7 @@ class ChatService:
         self.settings = settings
         self.rasa = rasa
         self.hub = hub
-        self.handoff = HandoffService(settings.database_url)
+        self.handoff = HandoffService(settings)
         # Set when a chat joins the queue, so the timeout worker recomputes its next wake-up.
         self.queue_changed = asyncio.Event()
         # One turn at a time per conversation, so the transcript order is the real order.
@@ -149,7 +150,7 @@ class ChatService:
         await self._publish(session_id, stored)
         if clean == CANCEL_PAYLOAD:
             return await self._cancel(session_id)
-        if state in HANDOFF_STATES:
+        if routes_to_staff(state):
             return await self._to_staff(session_id, had_cpr)
         notices = [{"text": CPR_NOTICE, "buttons": []}] if had_cpr else []
         return await self._rasa_turn(session_id, clean, channel, notices)
@@ -210,13 +211,7 @@ class ChatService:
             return change.handoff
         if kind == "callback":
             # The action server wrote the ticket; staff consoles only need to hear of it.
-            handoff = {
-                "state": "callback",
-                "ticket_id": marker.get("ticket_id"),
-                "position": None,
-                "estimated_wait_minutes": None,
-                "staff_name": None,
-            }
+            handoff = callback_view(marker.get("ticket_id"))
             await self.hub.publish(session_id, {"type": "handoff", "handoff": handoff})
             await self.hub.publish(
                 STAFF_CHANNEL, {"type": "queue_changed", "new_ticket_id": marker.get("ticket_id")}
@@ -292,7 +287,7 @@ class ChatService:
         helped; nothing is sent while the chat is already with staff."""
         async with self._lock(session_id):
             state, channel = await run_in_threadpool(self._state_of, session_id)
-            if state in HANDOFF_STATES:
+            if routes_to_staff(state):
                 return []
             reply = await self._rasa_turn(session_id, FRUSTRATION_TRIGGER, channel, [])
             return reply.messages
@@ -301,7 +296,7 @@ class ChatService:
         with session_scope(self.settings.database_url, read_only=True) as session:
             conversation = session.get(Conversation, session_id)
             if conversation is None:
-                return "bot", "web"
+                return ConversationState.BOT, "web"
             return conversation.state, conversation.channel or "web"
 
     async def _store_and_publish_bot(

@@ -84,7 +84,7 @@ class RedisHub(Hub):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
         if self._redis is not None:
-            await self._redis.close()
+            await self._redis.aclose()
 
     async def publish(self, channel: str, event: Event) -> None:
         await self._redis.publish(f"{self.PREFIX}{channel}", json.dumps(event))

@@ -102,6 +102,22 @@ class RasaClient:
         except (httpx.HTTPError, ValueError):
             return False
 
+    async def _python_version(self, url: str) -> str | None:
+        try:
+            response = await self._client.get(url, timeout=3)
+            response.raise_for_status()
+            return str(response.json().get("python") or "") or None
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return None
+
+    async def rasa_python(self) -> str | None:
+        """The Rasa server's Python (danish_nlu/version_channel.py), None if it cannot say."""
+        return await self._python_version(f"{self.rasa_url}/webhooks/version/")
+
+    async def actions_python(self) -> str | None:
+        """The action server's Python (rasa_sdk_plugins/), None if it cannot say."""
+        return await self._python_version(f"{self.actions_url}/version")
+
     async def actions_ready(self) -> bool:
         try:
             response = await self._client.get(f"{self.actions_url}/health", timeout=3)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from bot.language.danish import content_lemmas
 from bot.language.text import fold
@@ -27,7 +27,7 @@ from bot.services.knowledge import Article
 from bot.services.retrieval import Ranking, Retriever
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     ANSWER = "answer"
     CLARIFY = "clarify"
     NONE = "none"
@@ -44,10 +44,15 @@ class Thresholds:
     similar: float = 0.885
     clarify: float = 0.12
     related: float = 0.87
+    # A follow-up is short, so less similar to any article in absolute terms; its context
+    # vouches for it instead.
+    follow_up_similar: float = 0.86
     # How much the intent's topic (times the NLU's confidence) and, for a follow-up, the
     # conversation's topic multiply an article's score.
     intent_prior: float = 1.0
     context_prior: float = 2.0
+    # A follow-up often asks a detail of the article just shown ("hvad koster det så?").
+    article_prior: float = 1.0
     max_choices: int = 3
 
 
@@ -61,9 +66,13 @@ class Context:
 
 @dataclass(frozen=True)
 class Decision:
+    """What to do, with the best few articles and their shares (for the record and for
+    measuring top-3 recall); ``offered`` is how many of them a clarification shows."""
+
     outcome: Outcome
     ranked: list[tuple[Article, float]] = field(default_factory=list)
     follow_up: bool = False
+    offered: int = 0
 
     @property
     def article(self) -> Article | None:
@@ -71,7 +80,9 @@ class Decision:
 
     @property
     def choices(self) -> list[Article]:
-        return [article for article, _ in self.ranked] if self.outcome is Outcome.CLARIFY else []
+        if self.outcome is not Outcome.CLARIFY:
+            return []
+        return [article for article, _ in self.ranked[: self.offered]]
 
 
 # Words that make a message lean on what was said before.
@@ -82,11 +93,14 @@ _ANAPHORA = re.compile(
 )
 # Content words so general that they do not say what a message is about on their own.
 _GENERIC = {
-    "koste", "pris", "tid", "lang", "lange", "hvor", "gaelde", "barn", "boern", "mand", "kone",
-    "mor", "far", "hjaelp", "gratis", "online", "nettet", "selv", "hurtig", "hurtigt", "dag",
-    "dage", "uge", "uger", "gammel", "aar", "sted", "bibliotek", "biblioteket", "kunne", "skulle",
-    "goere", "faa", "bruge", "stadig", "hvornaar", "mistet", "udlandet", "pas", "smartphone",
+    "koste", "pris", "tid", "lang", "lange", "hvor", "gaelde", "gratis", "online", "nettet",
+    "selv", "hurtig", "hurtigt", "dag", "dage", "uge", "uger", "sted", "kunne", "skulle",
+    "goere", "goe", "faa", "bruge", "stadig", "hvornaar", "hvordan", "ting", "noget", "tage",
+    "gaa", "komme", "virke",
 }
+# Up to this many words, a message in the middle of a conversation is read against it
+# ("mistet" after the Kørekort tile, "17 år", "og hvad med sfo?").
+SHORT_MESSAGE_WORDS = 3
 
 
 def content_words(text: str) -> list[str]:
@@ -94,12 +108,14 @@ def content_words(text: str) -> list[str]:
 
 
 def looks_like_follow_up(text: str) -> bool:
-    """Short, and either pointing back ("det", "også", "og hvis ...") or without a subject of
-    its own ("mistet", "hvad koster det")."""
+    """Short, or pointing back ("det", "også", "og hvis ...") with little subject of its own."""
     words = fold(text).split()
     if len(words) > 12:
         return False
-    return bool(_ANAPHORA.search(fold(text))) or len(content_words(text)) <= 1
+    if len(words) <= SHORT_MESSAGE_WORDS:
+        return True
+    subject = content_words(text)
+    return not subject or (bool(_ANAPHORA.search(fold(text))) and len(subject) <= 2)
 
 
 class AnswerEngine:
@@ -113,8 +129,13 @@ class AnswerEngine:
         self.retriever = retriever
         self.thresholds = thresholds or Thresholds()
 
-    def ranking(self, text: str, priors: Mapping[str, float] | None = None) -> Ranking:
-        """The retriever's shares times the topic priors, renormalised."""
+    def ranking(
+        self,
+        text: str,
+        priors: Mapping[str, float] | None = None,
+        article_priors: Mapping[str, float] | None = None,
+    ) -> Ranking:
+        """The retriever's shares times the topic and article priors, renormalised."""
         if hasattr(self.retriever, "rank"):
             base = self.retriever.rank(text)
         else:
@@ -122,9 +143,11 @@ class AnswerEngine:
             floor = min(min(raw.values(), default=0.0), 0.0)
             base = Ranking({a: s - floor for a, s in raw.items()}, 1.0)
         shares = dict(base.shares)
-        if priors:
-            for article_id in shares:
+        for article_id in shares:
+            if priors:
                 shares[article_id] *= priors.get(self.articles[article_id].topic, 1.0)
+            if article_priors:
+                shares[article_id] *= article_priors.get(article_id, 1.0)
         total = sum(shares.values()) or 1.0
         return Ranking({a: v / total for a, v in shares.items()}, base.similarity)
 
@@ -140,22 +163,54 @@ class AnswerEngine:
         priors: dict[str, float] = {}
         if intent_topic:
             priors[intent_topic] = 1.0 + t.intent_prior * intent_confidence
-        follow_up = bool(context.topic) and looks_like_follow_up(text)
-        query = text
-        if follow_up:
-            query = f"{text} {self._context_phrase(context)}"
-            priors[context.topic] = priors.get(context.topic, 1.0) * (1.0 + t.context_prior)
-        ranking = self.ranking(query, priors)
+        alone = self._ordered(self.ranking(text, priors))
+        if context.topic:
+            # In a conversation every message is read against it: its topic and last article
+            # weigh more, and a message with no subject at all ("hvor gør jeg det?") borrows
+            # the article's words. Only a question that is clearly about something else on
+            # its own changes the subject.
+            fresh = self._confident(alone, t.similar)
+            if not (fresh and alone[0][0][0].topic != context.topic):
+                return self._decision(self._in_context(text, priors, context), True)
+        return self._decision(alone, False)
+
+    def _in_context(
+        self, text: str, priors: dict[str, float], context: Context
+    ) -> tuple[list[tuple[Article, float]], float]:
+        t = self.thresholds
+        topic_priors = dict(priors)
+        topic_priors[context.topic] = priors.get(context.topic, 1.0) * (1.0 + t.context_prior)
+        article_priors: dict[str, float] = {}
+        if context.article_id in self.articles:
+            article_priors[context.article_id] = 1.0 + t.article_prior
+        query = text if content_words(text) else f"{text} {self._context_phrase(context)}"
+        return self._ordered(self.ranking(query, topic_priors, article_priors))
+
+    def _ordered(self, ranking: Ranking) -> tuple[list[tuple[Article, float]], float]:
         ordered = sorted(ranking.shares.items(), key=lambda item: item[1], reverse=True)
-        best = [(self.articles[a], s) for a, s in ordered[: t.max_choices]]
+        best = [(self.articles[a], s) for a, s in ordered[: self.thresholds.max_choices]]
+        return best, ranking.similarity
+
+    def _confident(self, ranked: tuple[list[tuple[Article, float]], float], similar: float) -> bool:
+        best, similarity = ranked
+        if not best:
+            return False
+        top, second = best[0][1], best[1][1] if len(best) > 1 else 0.0
+        t = self.thresholds
+        return top >= t.answer and top - second >= t.margin and similarity >= similar
+
+    def _decision(
+        self, ranked: tuple[list[tuple[Article, float]], float], follow_up: bool
+    ) -> Decision:
+        t = self.thresholds
+        best, similarity = ranked
         if not best:
             return Decision(Outcome.NONE)
-        top, second = best[0][1], best[1][1] if len(best) > 1 else 0.0
-        if top >= t.answer and top - second >= t.margin and ranking.similarity >= t.similar:
-            return Decision(Outcome.ANSWER, best[:1], follow_up)
-        choices = [(a, s) for a, s in best if s >= t.clarify]
-        if choices and ranking.similarity >= t.related:
-            return Decision(Outcome.CLARIFY, choices, follow_up)
+        if self._confident(ranked, t.follow_up_similar if follow_up else t.similar):
+            return Decision(Outcome.ANSWER, best, follow_up)
+        offered = sum(1 for _, share in best if share >= t.clarify)
+        if offered and similarity >= t.related:
+            return Decision(Outcome.CLARIFY, best, follow_up, offered)
         return Decision(Outcome.NONE, best, follow_up)
 
     def _context_phrase(self, context: Context) -> str:

@@ -12,6 +12,7 @@ says what the turn was (``kind``) so the gateway can store it for the staff's in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from bot.core.config import Settings, get_settings
+from bot.core.config import DEFAULT_CACHE_DIR, DEFAULT_KNOWLEDGE_DIR, Settings
 from bot.services.answering import AnswerEngine, Context, Decision, Outcome, Thresholds
 from bot.services.articles import ArticleService, store_stamp
 from bot.services.knowledge import (
@@ -28,6 +29,7 @@ from bot.services.knowledge import (
     load_articles,
     side_fingerprint,
 )
+from bot.services.library import Library, find_branch, format_opening_hours, load_library
 from bot.services.retrieval import Bm25Lemmas, DenseE5, Hybrid
 
 OPENING_HOURS_PLACEHOLDER = "{aabningstider}"
@@ -88,17 +90,22 @@ def article_meta(article: Article) -> dict[str, str]:
 
 
 def render_article(
-    article: Article, message: str = "", articles: dict[str, Article] | None = None
+    article: Article,
+    message: str = "",
+    engine: KnowledgeEngine | None = None,
+    library: Library | None = None,
+    *,
+    articles: Mapping[str, Article] | None = None,
 ) -> Answer:
     """The article as the citizen sees it; ``articles`` gives the related articles' titles
-    (default: the engine's)."""
-    articles = get_engine().articles if articles is None else articles
+    (default: the engine's; the editor's preview passes the store's, without an engine)."""
+    if articles is None:
+        articles = (engine or get_engine()).articles
     text = article.body
     if OPENING_HOURS_PLACEHOLDER in text:
-        # Imported here: only opening-hours answers need the library config.
-        from bot.services.library import find_branch, format_opening_hours
-
-        text = text.replace(OPENING_HOURS_PLACEHOLDER, format_opening_hours(find_branch(message)))
+        library = library or load_library()
+        hours = format_opening_hours(find_branch(message, library), library)
+        text = text.replace(OPENING_HOURS_PLACEHOLDER, hours)
     buttons = [article_button(articles[r]) for r in article.related if r in articles]
     buttons = SERVICE_BUTTONS.get(article.topic, []) + buttons
     return Answer(
@@ -113,10 +120,11 @@ def render(
     decision: Decision,
     message: str,
     intent: str | None = None,
-    articles: dict[str, Article] | None = None,
+    engine: KnowledgeEngine | None = None,
+    library: Library | None = None,
 ) -> Answer:
     if decision.outcome is Outcome.ANSWER and decision.article is not None:
-        return render_article(decision.article, message, articles)
+        return render_article(decision.article, message, engine, library)
     if decision.outcome is Outcome.CLARIFY:
         choices = decision.choices
         buttons = [article_button(a) for a in choices] + [SOMETHING_ELSE]
@@ -141,21 +149,33 @@ def answer_question(
     intent_confidence: float = 1.0,
     context: Context | None = None,
     intent: str | None = None,
+    *,
+    engine: KnowledgeEngine | None = None,
+    library: Library | None = None,
 ) -> Answer:
-    """The reply to a knowledge question; a named article (a button) wins."""
-    engine = get_engine()  # once per question: it reads the article store's stamp
+    """The reply to a knowledge question; a named article (a button) wins.
+
+    ``engine`` and ``library`` come from the caller's settings (engine_for(settings),
+    load_library(library_config)); left out, the shipped ones."""
+    engine = engine or get_engine()
     if article_id:
         article = engine.article(article_id)
         if article is not None:
-            return render_article(article, message, engine.articles)
+            return render_article(article, message, engine, library)
     decision = engine.decide(message, topic or None, intent_confidence, context)
-    return render(decision, message, intent, engine.articles)
+    return render(decision, message, intent, engine, library)
 
 
-def confident_answer(message: str, topic: str | None) -> Answer | None:
+def confident_answer(
+    message: str,
+    topic: str | None,
+    *,
+    engine: KnowledgeEngine | None = None,
+    library: Library | None = None,
+) -> Answer | None:
     """An article only when the engine is sure (e.g. a question asked in the middle of a
     form, where a wrong guess would derail the form)."""
-    answer = answer_question(message, topic)
+    answer = answer_question(message, topic, engine=engine, library=library)
     return answer if answer.kind == "answer" else None
 
 
@@ -182,10 +202,9 @@ def load_overviews(directory: Path) -> dict[str, Overview]:
     }
 
 
-def overview(topic: str) -> Answer | None:
-    engine = get_engine()
-    directory = get_settings().knowledge_dir.resolve()
-    entry = _overviews(directory, side_fingerprint(directory)).get(topic)
+def overview(topic: str, engine: KnowledgeEngine | None = None) -> Answer | None:
+    engine = engine or get_engine()
+    entry = _overviews(engine.directory, side_fingerprint(engine.directory)).get(topic)
     if entry is None:
         return None
     buttons = [
@@ -209,7 +228,14 @@ class KnowledgeEngine(AnswerEngine):
     """The answer engine over the current articles, with ids kept permanent: an old id from
     knowledge/_moved.yml (a button in an old transcript) still finds its article."""
 
-    def __init__(self, articles: dict[str, Article], moved: dict[str, str], cache_dir: Path):
+    def __init__(
+        self,
+        articles: dict[str, Article],
+        moved: dict[str, str],
+        cache_dir: Path,
+        directory: Path = DEFAULT_KNOWLEDGE_DIR,
+    ):
+        self.directory = directory  # where the articles, overviews and moved ids are
         dense = DenseE5(articles, cache_dir)
         lexical = Bm25Lemmas(articles)
         retriever = Hybrid(articles, [(dense, 1.0, DENSE_TEMPERATURE), (lexical, 0.4, 2.0)])
@@ -225,26 +251,30 @@ THRESHOLDS = Thresholds()
 
 
 def get_engine(
-    directory: Path | None = None, settings: Settings | None = None
+    directory: Path = DEFAULT_KNOWLEDGE_DIR, cache_dir: Path = DEFAULT_CACHE_DIR
 ) -> KnowledgeEngine:
-    """The engine over the current articles: those of the article store in the app database
-    (where the console saves them; every instance reads it), or, when ``directory`` is given
-    or the store is empty or missing, the Markdown files of that directory.
+    """The engine over the Markdown files of ``directory`` (embeddings cached in
+    ``cache_dir``), rebuilt when a file changes; what the chat uses is :func:`engine_for`."""
+    directory = directory.resolve()
+    return _engine(directory, knowledge_fingerprint(directory), cache_dir)
 
-    Cached by the store's stamp (one index lookup per call) or the files' fingerprint, so a
-    saved change answers the next question; only new texts are embedded (bot/embeddings.py).
-    """
-    settings = settings or get_settings()
+
+def engine_for(settings: Settings) -> KnowledgeEngine:
+    """The engine the chat answers with: over the article store in the app database (where
+    the console saves articles; every instance reads it), or over the Markdown files of
+    settings.knowledge_dir while the store is empty or not there.
+
+    Cached by the store's stamp (one index lookup per call) and the files' fingerprint, so a
+    saved change answers the next question. A rebuild is quick: the embedder is shared by the
+    process and only new texts are embedded (bot/services/embeddings.py)."""
     knowledge_dir = settings.knowledge_dir.resolve()
-    if directory is None:
-        stamp = store_stamp(settings.database_url)
-        if stamp is not None:
-            return _store_engine(
-                settings.database_url, stamp, knowledge_dir, side_fingerprint(knowledge_dir),
-                settings.cache_dir,
-            )
-    directory = (directory or knowledge_dir).resolve()
-    return _engine(directory, knowledge_fingerprint(directory), settings.cache_dir)
+    stamp = store_stamp(settings.database_url)
+    if stamp is None:
+        return get_engine(knowledge_dir, settings.cache_dir)
+    return _store_engine(
+        settings.database_url, stamp, knowledge_dir, side_fingerprint(knowledge_dir),
+        settings.cache_dir,
+    )
 
 
 def _moved(directory: Path) -> dict[str, str]:
@@ -254,12 +284,12 @@ def _moved(directory: Path) -> dict[str, str]:
 
 @lru_cache(maxsize=2)
 def _engine(directory: Path, fingerprint: tuple, cache_dir: Path) -> KnowledgeEngine:
-    return KnowledgeEngine(load_articles(directory), _moved(directory), cache_dir)
+    return KnowledgeEngine(load_articles(directory), _moved(directory), cache_dir, directory)
 
 
 @lru_cache(maxsize=2)
 def _store_engine(
-    url: str, stamp: int, knowledge_dir: Path, side: tuple, cache_dir: Path
+    url: str, stamp: int, knowledge_dir: Path, _side: tuple, cache_dir: Path
 ) -> KnowledgeEngine:
     articles = ArticleService(url, knowledge_dir).articles()
-    return KnowledgeEngine(articles, _moved(knowledge_dir), cache_dir)
+    return KnowledgeEngine(articles, _moved(knowledge_dir), cache_dir, knowledge_dir)

@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
+from bot.core.config import Settings
 from bot.db import articles as store
 from bot.db.models import ArticleVersion, KnowledgeArticle, local_now
 from bot.db.session import session_scope
@@ -192,6 +193,10 @@ class ArticleService:
         self.url = database_url
         self.knowledge_dir = knowledge_dir
         self.review_months = review_months
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ArticleService:
+        return cls(settings.database_url, settings.knowledge_dir, settings.article_review_months)
 
     # -- views --
 

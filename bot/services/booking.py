@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
@@ -38,7 +38,6 @@ REFERENCE_LENGTH = 6
 _REFERENCE_ATTEMPTS = 20
 _FREE_SLOT_BATCH = 200
 
-T = TypeVar("T")
 
 
 class BookingError(Exception):
@@ -127,7 +126,7 @@ def _is_violation_of(exc: IntegrityError, fragment: str) -> bool:
     return fragment in str(exc.orig)
 
 
-def insert_with_reference(session: Session, model: Any, build: Callable[[str], T]) -> T:
+def insert_with_reference[T](session: Session, model: Any, build: Callable[[str], T]) -> T:
     """Insert the row made by ``build(reference)`` inside a SAVEPOINT, retrying on the
     (astronomically rare) reference clash. Other IntegrityErrors propagate, with the
     savepoint rolled back."""

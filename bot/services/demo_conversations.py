@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert
@@ -36,7 +36,7 @@ UNANSWERED = (
 
 def utc(local: datetime) -> datetime:
     """Naive Copenhagen wall-clock time as the naive UTC the stamps are stored in."""
-    return local.replace(tzinfo=LOCAL_TZ).astimezone(timezone.utc).replace(tzinfo=None)
+    return local.replace(tzinfo=LOCAL_TZ).astimezone(UTC).replace(tzinfo=None)
 
 
 def ask(text: str = "Hvordan fornyer jeg mit kørekort?") -> Message:

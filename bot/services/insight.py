@@ -24,18 +24,18 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, literal_column, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot.core.handoff_states import Kind, Status
 from bot.db.models import (
     BOOKING_CANCELLED,
     ENROLMENT_CANCELLED,
     LOCAL_TZ,
-    TICKET_CANCELLED,
     Booking,
     ChatMessage,
     Conversation,
@@ -94,12 +94,12 @@ class Period:
 
 
 def _naive_utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def to_local(moment: datetime) -> datetime:
     """A naive UTC stamp as naive Copenhagen wall-clock time."""
-    return moment.replace(tzinfo=timezone.utc).astimezone(LOCAL_TZ).replace(tzinfo=None)
+    return moment.replace(tzinfo=UTC).astimezone(LOCAL_TZ).replace(tzinfo=None)
 
 
 def percentile(values: Sequence[float], share: float) -> float | None:
@@ -286,16 +286,18 @@ class InsightService:
         waits = [
             (t.taken_at - t.created_at).total_seconds()
             for t in tickets
-            if t.taken_at is not None and t.kind in ("live", "kiosk")
+            if t.taken_at is not None and t.kind in (Kind.LIVE, Kind.KIOSK)
         ]
         # Chats that went to the queue: taken, left, or turned into a callback by the timeout.
-        queued = [t for t in tickets if t.kind in ("live", "kiosk") or t.expires_at is not None]
+        queued = [
+            t for t in tickets if t.kind in (Kind.LIVE, Kind.KIOSK) or t.expires_at is not None
+        ]
         in_time = sum(1 for w in waits if w <= self.timeout_seconds)
         by_kind = Counter()
         for t in tickets:
-            if t.kind == "callback":
+            if t.kind == Kind.CALLBACK:
                 by_kind["callback"] += 1
-            elif t.status == TICKET_CANCELLED and t.taken_at is None:
+            elif t.status == Status.CANCELLED and t.taken_at is None:
                 by_kind["left_queue"] += 1
             else:
                 by_kind[t.kind] += 1

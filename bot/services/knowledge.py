@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.core.config import get_settings
+from bot.core.config import DEFAULT_KNOWLEDGE_DIR
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n(.*)\Z", re.DOTALL)
 _ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -72,8 +72,7 @@ def parse_article(path: Path) -> Article:
     )
 
 
-def load_articles(directory: Path | None = None) -> dict[str, Article]:
-    directory = directory or get_settings().knowledge_dir
+def load_articles(directory: Path = DEFAULT_KNOWLEDGE_DIR) -> dict[str, Article]:
     return _load_cached(directory.resolve(), _fingerprint(directory))
 
 

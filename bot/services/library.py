@@ -1,4 +1,5 @@
-"""The library's branches and opening hours, from config/library.yml (settings.library_config).
+"""The library's branches and opening hours, from the library config (settings.library_config;
+the demo library in config/library.yml when none is given).
 
 Times in the file and in these functions are local Copenhagen time. Functions accept naive
 datetimes (taken as local time) or aware ones (converted to Copenhagen time first).
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from bot.core.config import get_settings
+from bot.core.config import DEFAULT_LIBRARY_CONFIG
 
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DANISH_WEEKDAYS = ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag")
@@ -126,9 +127,9 @@ def _parse(raw: dict[str, Any]) -> Library:
     )
 
 
-def load_library(path: Path | str | None = None) -> Library:
+def load_library(path: Path | str = DEFAULT_LIBRARY_CONFIG) -> Library:
     """The parsed library config, re-read only when the file changes (path + mtime)."""
-    path = Path(path or get_settings().library_config).resolve()
+    path = Path(path).resolve()
     mtime = path.stat().st_mtime_ns
     with _cache_lock:
         cached = _cache.get(path)

@@ -9,7 +9,7 @@ request (on top of SameSite=Strict cookies and an Origin check in the router).
 Failed sign-ins are audit events; the rate limit counts them per user name and per client
 address inside a time window, so it holds across restarts and instances too.
 
-Environment:
+Settings (bot/core/config.py, passed in as a :class:`StaffPolicy`):
 
 - ``BORGER_STAFF_COOKIE_SECURE`` (default ``1``): set ``0`` only for plain-http development and
   tests on localhost; browsers do not send ``Secure`` cookies over http.
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from bot.core.config import Settings
 from bot.db.models import ROLES, AuditEvent, StaffSession, StaffUser, utc_now
 from bot.db.session import session_scope
 
@@ -51,32 +51,40 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    return int(raw) if raw else default
+@dataclass(frozen=True)
+class StaffPolicy:
+    """The staff settings, as sign-in and presence use them."""
+
+    cookie_secure: bool = True
+    session_hours: int = 12
+    presence_seconds: int = 120
+    max_failures: int = 5
+    max_failures_per_ip: int = 20
+    window_seconds: int = 900
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> StaffPolicy:
+        return cls(
+            cookie_secure=settings.staff_cookie_secure,
+            session_hours=settings.staff_session_hours,
+            presence_seconds=settings.staff_presence_seconds,
+            max_failures=settings.login_max_failures,
+            max_failures_per_ip=settings.login_max_failures_per_ip,
+            window_seconds=settings.login_window_seconds,
+        )
+
+    @property
+    def cookie_name(self) -> str:
+        return cookie_name(self.cookie_secure)
 
 
-def cookie_secure() -> bool:
-    return os.environ.get("BORGER_STAFF_COOKIE_SECURE", "1").strip().lower() not in (
-        "0",
-        "false",
-        "no",
-        "off",
-    )
+DEFAULT_POLICY = StaffPolicy()
 
 
-def cookie_name() -> str:
+def cookie_name(secure: bool) -> str:
     # The __Host- prefix makes the browser refuse the cookie unless it is Secure, host-only and
     # Path=/; it cannot be used on plain http, so the development name is a plain one.
-    return "__Host-borger_staff" if cookie_secure() else "borger_staff"
-
-
-def session_hours() -> int:
-    return _env_int("BORGER_STAFF_SESSION_HOURS", 12)
-
-
-def presence_seconds() -> int:
-    return _env_int("BORGER_STAFF_PRESENCE_SECONDS", 120)
+    return "__Host-borger_staff" if secure else "borger_staff"
 
 
 class AuthError(Exception):
@@ -309,7 +317,11 @@ def _failures(
 
 
 def login(
-    url: str | None, username: str, password: str, ip: str | None = None
+    url: str,
+    username: str,
+    password: str,
+    ip: str | None = None,
+    policy: StaffPolicy = DEFAULT_POLICY,
 ) -> tuple[str, StaffIdentity]:
     """Check the password and open a session; returns (cookie token, identity).
 
@@ -317,13 +329,11 @@ def login(
     wrong = AuthError("Forkert brugernavn eller adgangskode.")
     username = (username or "").strip().lower()[:64]
     password = password or ""
-    window = timedelta(seconds=_env_int("BORGER_LOGIN_WINDOW_SECONDS", 900))
+    window = timedelta(seconds=policy.window_seconds)
     now = utc_now()
     with session_scope(url) as session:
         by_user, by_ip, oldest = _failures(session, username, ip, now - window)
-        if by_user >= _env_int("BORGER_LOGIN_MAX_FAILURES", 5) or by_ip >= _env_int(
-            "BORGER_LOGIN_MAX_FAILURES_PER_IP", 20
-        ):
+        if by_user >= policy.max_failures or by_ip >= policy.max_failures_per_ip:
             wait = int(((oldest or now) + window - now).total_seconds()) + 1
             minutes = max(1, -(-wait // 60))
             raise AuthError(
@@ -354,7 +364,7 @@ def login(
             csrf_token=secrets.token_urlsafe(32),
             created_at=now,
             last_seen_at=now,
-            expires_at=now + timedelta(hours=session_hours()),
+            expires_at=now + timedelta(hours=policy.session_hours),
         )
         session.add(staff_session)
         user.last_login_at = now
@@ -428,10 +438,10 @@ def csrf_ok(identity: StaffIdentity, presented: str | None) -> bool:
     )
 
 
-def staff_online(url: str | None, now: datetime | None = None) -> bool:
+def staff_online(url: str, now: datetime | None = None, presence_seconds: int = 120) -> bool:
     """Whether any staff member has a live console: a valid session heard from recently."""
     now = now or utc_now()
-    recent = now - timedelta(seconds=presence_seconds())
+    recent = now - timedelta(seconds=presence_seconds)
     with session_scope(url, read_only=True) as session:
         found = session.execute(
             select(StaffSession.id)

@@ -20,10 +20,11 @@ from pathlib import Path
 
 import yaml
 
+from bot.core.config import PROJECT_ROOT
 from bot.services.answering import AnswerEngine, Context, Decision, Outcome, intent_hint
 from bot.services.retrieval import Retriever
 
-HOLDOUT_DIR = Path(__file__).resolve().parent.parent / "tests" / "holdout"
+HOLDOUT_DIR = PROJECT_ROOT / "tests" / "holdout"
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,7 @@ def _count(report: Report, case: Case, decision: Decision | None, parse: Parse) 
             )
     elif decision.outcome is Outcome.CLARIFY:
         report.clarified += 1
-        report.clarified_right += bool(case.labels & set(ranked))
+        report.clarified_right += bool(case.labels & {a.id for a in decision.choices})
     else:
         report.fallback += 1
         report.misses.append(f"[fallback] {case.text!r} (want {'|'.join(case.labels)})")

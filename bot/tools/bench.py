@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import secrets
 import socket
 import statistics
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.core.config import get_settings
+from bot.core.config import load_settings
 from bot.tools.runner import Stack, prepare_database
 
 QUESTIONS = (
@@ -93,17 +92,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 5, 20])
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="borger-bench-") as var_dir:
-        os.environ.update(
-            {
-                "BORGER_VAR_DIR": var_dir,
-                "BORGER_DATABASE_URL": f"sqlite:///{var_dir}/app.db",
-                "BORGER_GATEWAY_PORT": str(_free_port()),
-                "BORGER_RASA_PORT": str(_free_port()),
-                "BORGER_ACTIONS_PORT": str(_free_port()),
-                "BORGER_RASA_TOKEN": secrets.token_hex(16),
-            }
+        # The runner hands these to the three processes it starts.
+        settings = load_settings(
+            var_dir=var_dir,
+            database_url=f"sqlite:///{var_dir}/app.db",
+            gateway_port=_free_port(),
+            rasa_port=_free_port(),
+            actions_port=_free_port(),
+            rasa_token=secrets.token_hex(16),
         )
-        settings = get_settings()
         prepare_database(settings)
         stack = Stack(settings, log_dir=Path(var_dir) / "logs")
         try:

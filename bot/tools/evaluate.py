@@ -9,26 +9,25 @@ Prints, for the test half of tests/holdout/articles.yml (or `--split dev`):
 - the follow-up turns of tests/holdout/conversations.yml;
 - the NLU's topic accuracy on tests/nlu_holdout.yml (the original topic hold-out).
 
-`make eval` loads the model in-process; the live test (tests/test_answers_live.py) asks the
-running Rasa server instead.
+`make eval` parses in the Rasa environment (scripts/rasa_parse.py: this Python never imports
+Rasa); the live test (tests/test_answers_live.py) asks the running Rasa server instead.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
+import json
+import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from bot.core.config import PROJECT_ROOT, get_settings
+from bot.core.config import PROJECT_ROOT, load_settings
 from bot.core.topics import INTENT_TOPICS, topic_for
-from bot.services.answers import get_engine
+from bot.services.answers import KnowledgeEngine, get_engine
 from bot.services.retrieval import Bm25Lemmas, CharLemmaTfidf, DenseE5, LogRegClassifier
 from bot.tools.answer_eval import (
     IntentOf,
@@ -85,9 +84,8 @@ def overview_topic(text: str) -> str | None:
     return None
 
 
-def compared_retrievers(engine) -> list:
+def compared_retrievers(engine: KnowledgeEngine, cache: Path) -> list:
     articles = engine.articles
-    cache = get_settings().cache_dir
     return [
         CharLemmaTfidf(articles),
         Bm25Lemmas(articles),
@@ -97,13 +95,17 @@ def compared_retrievers(engine) -> list:
     ]
 
 
-def report(intent_of: IntentOf | None, split: str, show_misses: bool) -> str:
-    # The committed files, not the console's store: the score belongs to what is in git.
-    engine = get_engine(get_settings().knowledge_dir)
+def report(
+    intent_of: IntentOf | None,
+    split: str,
+    show_misses: bool,
+    engine: KnowledgeEngine,
+    cache: Path,
+) -> str:
     cases = load_cases(split)
     lines = [f"Article hold-out, {split} half: {len(cases)} questions, {len(engine.articles)} "
              "articles", "", "Retrievers compared (ranking alone, all topics):"]
-    for retriever in compared_retrievers(engine):
+    for retriever in compared_retrievers(engine, cache):
         started = time.perf_counter()
         result = retrieval_report(retriever.name, retriever, cases)
         per_query = (time.perf_counter() - started) / max(len(cases), 1) * 1000
@@ -139,21 +141,30 @@ def report(intent_of: IntentOf | None, split: str, show_misses: bool) -> str:
     return "\n".join(lines)
 
 
-def in_process_parser(model: Path) -> Callable[[str], Parse]:
-    import structlog
-    from rasa.core.agent import Agent
+class RasaParser:
+    """Parses with the trained model in the Rasa environment (scripts/rasa_parse.py, one JSON
+    line per text both ways), so that this Python never imports Rasa."""
 
-    # Rasa's structured logger prints every parse at debug level; the report is what matters.
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    agent = Agent.load(str(model))
-    loop = asyncio.new_event_loop()
+    def __init__(self, rasa_python: Path, model: Path) -> None:
+        self._process = subprocess.Popen(
+            [str(rasa_python), str(PROJECT_ROOT / "scripts" / "rasa_parse.py"), str(model)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT,
+        )
 
-    def intent_of(text: str) -> Parse:
-        result = loop.run_until_complete(agent.parse_message(text))
-        intent = result.get("intent") or {}
-        return ranked_parse(intent, result.get("intent_ranking") or [])
+    def __call__(self, text: str) -> Parse:
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._process.stdin.write(json.dumps(text) + "\n")
+        self._process.stdin.flush()
+        line = self._process.stdout.readline()
+        if not line:
+            raise RuntimeError("the Rasa parser stopped; see its output above")
+        result = json.loads(line)
+        return ranked_parse(result.get("intent") or {}, result.get("intent_ranking") or [])
 
-    return intent_of
+    def close(self) -> None:
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        self._process.wait(timeout=60)
 
 
 def ranked_parse(intent: dict, ranking: list[dict]) -> Parse:
@@ -167,13 +178,21 @@ def ranked_parse(intent: dict, ranking: list[dict]) -> Parse:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", type=Path, default=get_settings().model_path)
+    parser.add_argument("--model", type=Path, help="default: BORGER_MODEL")
     parser.add_argument("--split", choices=("test", "dev"), default="test")
     parser.add_argument("--no-nlu", action="store_true", help="retrieval alone, no Rasa model")
     parser.add_argument("--misses", action="store_true", help="list every miss")
     args = parser.parse_args(argv)
-    intent_of = None if args.no_nlu else in_process_parser(args.model)
-    print(report(intent_of, args.split, args.misses))
+    settings = load_settings()
+    # The committed files, not the console's store: the score belongs to what is in git.
+    engine = get_engine(settings.knowledge_dir, settings.cache_dir)
+    model = args.model or settings.model_path
+    parser_process = None if args.no_nlu else RasaParser(settings.rasa_python, model)
+    try:
+        print(report(parser_process, args.split, args.misses, engine, settings.cache_dir))
+    finally:
+        if parser_process is not None:
+            parser_process.close()
     return 0
 
 

@@ -1,6 +1,9 @@
 """Start the action server, the Rasa server and the gateway together; stop all on Ctrl-C.
 
-`make run` calls this; the live tests use `Stack` the same way on free ports.
+`make run` calls this; the live tests use `Stack` the same way on free ports. The action server
+and the gateway run on this interpreter (.venv, Python 3.12+); Rasa runs from its own Python
+3.10 environment (settings.rasa_python, .venv-rasa by default) and loads danish_nlu/ from the
+project root.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import httpx
 import yaml
 from sqlalchemy.engine import make_url
 
-from bot.core.config import PROJECT_ROOT, Settings, get_settings
+from bot.core.config import PROJECT_ROOT, Settings, SettingsError, load_settings
 
 
 def _sql_store(url: str, kind: str) -> dict:
@@ -98,14 +101,13 @@ class Stack:
                 "BORGER_ACTIONS_PORT": str(self.settings.actions_port),
             }
         )
-        if self.settings.database_url_raw:
-            env["BORGER_DATABASE_URL"] = self.settings.database_url_raw
+        env["BORGER_DATABASE_URL"] = self.settings.database_url
         return env
 
     def commands(self, endpoints: Path) -> dict[str, list[str]]:
         s = self.settings
         rasa = [
-            sys.executable, "-m", "rasa", "run", "--enable-api",
+            str(s.rasa_python), "-m", "rasa", "run", "--enable-api",
             "--model", str(s.model_path), "--endpoints", str(endpoints),
             "--credentials", str(PROJECT_ROOT / "credentials.yml"),
             "--interface", s.host, "--port", str(s.rasa_port),
@@ -121,7 +123,7 @@ class Stack:
             "gateway": [
                 sys.executable, "-m", "uvicorn", "bot.gateway.app:create_app", "--factory",
                 "--host", s.host, "--port", str(s.gateway_port), "--no-access-log",
-                # websockets 10 (pinned by Rasa) is too old for uvicorn's default WS backend.
+                # The WebSocket implementation the browser and live tests run against.
                 "--ws", "wsproto",
             ],
         }
@@ -179,12 +181,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shell", action="store_true", help="chat in the terminal instead")
     args = parser.parse_args(argv)
-    settings = get_settings()
+    try:
+        settings = load_settings()  # `make run`'s one reading of the environment
+    except SettingsError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
     if not settings.rasa_token:
-        os.environ["BORGER_RASA_TOKEN"] = secrets.token_hex(24)
-        settings = get_settings()
+        settings = settings.model_copy(update={"rasa_token": secrets.token_hex(24)})
     if not settings.model_path.exists():
         print(f"No trained model at {settings.model_path}: run 'make train'.", file=sys.stderr)
+        return 1
+    if not settings.rasa_python.exists():
+        print(
+            f"No Rasa environment at {settings.rasa_python}: run 'make install' "
+            "(or set BORGER_RASA_PYTHON to a Python 3.10 with Rasa 3.6).",
+            file=sys.stderr,
+        )
         return 1
     # A month of demo chats, so the console's "Indsigt" page shows something on a new demo.
     prepare_database(settings, demo_conversations=400)
@@ -202,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             stack.start(only=("actions",))
             endpoints = write_endpoints(settings)
             return subprocess.call(
-                [sys.executable, "-m", "rasa", "shell", "--model", str(settings.model_path),
+                [str(settings.rasa_python), "-m", "rasa", "shell",
+                 "--model", str(settings.model_path),
                  "--endpoints", str(endpoints)],
                 cwd=PROJECT_ROOT, env=stack._env(),
             )

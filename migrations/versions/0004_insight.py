@@ -3,7 +3,9 @@ staff did with missed questions, the indexes the insight queries read by period,
 the message payload on PostgreSQL.
 
 Written by hand to match bot/db/models.py (test_migrations checks that autogenerate finds no
-difference). The role column gets a server default, so existing accounts become "staff".
+difference). The role column gets a server default, so existing accounts become "staff"; on
+SQLite it is added in place, never through a table copy (see upgrade()), so that sessions,
+tickets and notes keep their staff member (tests/test_migration_upgrade.py).
 
 Revision ID: 0004_insight
 Revises: 0002
@@ -36,12 +38,28 @@ def _article_columns() -> list[sa.Column]:
     return [sa.Column(name, kind, nullable=False) for name, kind in _ARTICLE_COLUMNS]
 
 
+_ROLE_CHECK = "role IN ('staff', 'editor', 'admin')"
+
+
+def _sqlite() -> bool:
+    return op.get_bind().dialect.name == "sqlite"
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("staff_users") as batch:
-        batch.add_column(
-            sa.Column("role", sa.String(length=16), nullable=False, server_default="staff")
+    if _sqlite():
+        # Not batch mode: its table copy drops staff_users, and with foreign keys on that
+        # deletes every staff session and unlinks every ticket and note from its staff member
+        # (ON DELETE CASCADE / SET NULL). SQLite adds a column with its CHECK in place.
+        op.execute(
+            "ALTER TABLE staff_users ADD COLUMN role VARCHAR(16) DEFAULT 'staff' NOT NULL "
+            f"CONSTRAINT ck_staff_users_role CHECK ({_ROLE_CHECK})"
         )
-        batch.create_check_constraint("role", "role IN ('staff', 'editor', 'admin')")
+    else:
+        op.add_column(
+            "staff_users",
+            sa.Column("role", sa.String(length=16), nullable=False, server_default="staff"),
+        )
+        op.create_check_constraint(op.f("ck_staff_users_role"), "staff_users", _ROLE_CHECK)
     op.create_table(
         "articles",
         sa.Column("id", sa.String(length=100), nullable=False),
@@ -113,6 +131,9 @@ def downgrade() -> None:
     op.drop_index("ix_conversations_created_at", table_name="conversations")
     for table in ("missed_question_actions", "article_versions", "articles"):
         op.drop_table(table)
-    with op.batch_alter_table("staff_users") as batch:
-        batch.drop_constraint("role", type_="check")
-        batch.drop_column("role")
+    if _sqlite():
+        # In place, like the upgrade (SQLite drops a column together with its own CHECK).
+        op.execute("ALTER TABLE staff_users DROP COLUMN role")
+    else:
+        op.drop_constraint(op.f("ck_staff_users_role"), "staff_users", type_="check")
+        op.drop_column("staff_users", "role")

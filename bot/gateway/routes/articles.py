@@ -35,6 +35,7 @@ from bot.services.articles import (
     Editor,
     article_from_request,
 )
+from bot.services.library import load_library
 from bot.services.missed import MissedService, Who
 from bot.services.staff_auth import StaffIdentity
 
@@ -46,8 +47,7 @@ def _settings(request: Request) -> Settings:
 
 
 def _articles(request: Request) -> ArticleService:
-    settings = _settings(request)
-    return ArticleService(settings.database_url, settings.knowledge_dir, settings.review_months)
+    return ArticleService.from_settings(_settings(request))
 
 
 def _editor(identity: StaffIdentity, request: Request) -> Editor:
@@ -95,7 +95,7 @@ async def list_articles(
 
 @router.post("/api/staff/articles/preview")
 async def preview(
-    request: Request, _: StaffIdentity = Depends(require("editor", writing=True))
+    request: Request, _: StaffIdentity = Depends(require("editor", write=True))
 ) -> JSONResponse:
     """The answer as the citizen will see it, and what a save would refuse (not saved)."""
     body = await _body(request)
@@ -107,7 +107,8 @@ async def preview(
         article = article_from_request(article_id, body, articles.get(article_id))
         today = local_now().date()
         problems = article_problems(article, set(articles) | {article_id}, today)
-        answer = render_article(article, "", articles)
+        library = load_library(_settings(request).library_config)
+        answer = render_article(article, "", library=library, articles=articles)
         return {"messages": answer.messages, "errors": problems}
 
     return _json(await _call(work))
@@ -124,7 +125,7 @@ async def get_article(
 async def put_article(
     request: Request,
     article_id: str,
-    identity: StaffIdentity = Depends(require("editor", writing=True)),
+    identity: StaffIdentity = Depends(require("editor", write=True)),
 ) -> JSONResponse:
     body = await _body(request)
     article, created = await _call(
@@ -145,7 +146,7 @@ async def restore(
     request: Request,
     article_id: str,
     version: int,
-    identity: StaffIdentity = Depends(require("editor", writing=True)),
+    identity: StaffIdentity = Depends(require("editor", write=True)),
 ) -> JSONResponse:
     return _json(
         await _call(_articles(request).restore, article_id, version, _editor(identity, request))
@@ -156,7 +157,7 @@ async def restore(
 async def add_question(
     request: Request,
     article_id: str,
-    identity: StaffIdentity = Depends(require("editor", writing=True)),
+    identity: StaffIdentity = Depends(require("editor", write=True)),
 ) -> JSONResponse:
     """Add an example question; with ``missed_key`` the "Spørgsmål uden godt svar" group it
     came from is marked as handled."""
@@ -197,7 +198,7 @@ async def accounts(
 async def account_role(
     request: Request,
     username: str,
-    identity: StaffIdentity = Depends(require("admin", writing=True)),
+    identity: StaffIdentity = Depends(require("admin", write=True)),
 ) -> JSONResponse:
     role = (await _body(request)).get("role")
     if role not in ROLES:

@@ -1,5 +1,9 @@
-"""The citizen's side of the gateway: widget assets, the foyer kiosk page and their small APIs.
+"""The citizen's side of the gateway, in one router: the chat, the widget and kiosk pages and
+their small APIs.
 
+- ``POST /api/chat``, ``GET /api/conversation/{session_id}`` and the WebSocket
+  ``/api/ws/{session_id}``: the chat itself (DESIGN.md, "Chat API");
+- ``POST /api/handoff/cancel`` (leave the staff queue), ``POST /api/kiosk/call``;
 - ``/widget.js`` and ``/widget.css``: the embeddable chat widget (one ``<script>`` tag).
 - ``/kiosk?branch=<id>``: the touch-screen kiosk page, with its idle timings served into it.
 - ``GET /api/widget/config``: the welcome message and its topic buttons.
@@ -15,12 +19,11 @@ from __future__ import annotations
 import html
 import json
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -32,10 +35,14 @@ from bot.core.config import Settings
 from bot.db.models import ChatMessage, Conversation
 from bot.db.session import session_scope
 from bot.db.transcripts import add_message, get_or_create_conversation
-from bot.gateway.chat import SESSION_ID_PATTERN
+from bot.gateway.chat import SESSION_ID_PATTERN, ChatService
+from bot.gateway.errors import GatewayError
+from bot.gateway.hub import Hub
 from bot.gateway.rasa_client import AssistantUnavailable
+from bot.gateway.requests import SMALL_BODY_BYTES, json_object
+from bot.gateway.sockets import forward_events
 from bot.services.library import load_library
-from bot.services.transcripts import message_to_dict
+from bot.services.transcripts import message_to_dict, messages_after
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
@@ -71,8 +78,6 @@ _INTENTS_TTL_SECONDS = 60.0
 
 # --- kiosk ----------------------------------------------------------------------------------
 
-KIOSK_IDLE_WARN_DEFAULT = 90.0
-KIOSK_IDLE_RESET_DEFAULT = 120.0
 _KIOSK_IDLE_MAX = 3600.0
 KIOSK_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -100,12 +105,11 @@ def allowed_origins(settings: Settings) -> list[str]:
     commas or spaces, e.g. "https://kildeby-bib.dk https://www.kildeby-bib.dk"; "*" allows
     any origin (the API has no cookies, but the allow-list keeps the chat on known sites).
     """
-    raw = os.environ.get("BORGER_ALLOWED_ORIGINS", "").replace(",", " ").split()
-    if "*" in raw:
+    if "*" in settings.allowed_origins:
         return ["*"]
     port = settings.gateway_port
     own = [f"http://{settings.host}:{port}", f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
-    return list(dict.fromkeys(own + [origin.rstrip("/") for origin in raw]))
+    return list(dict.fromkeys(own + list(settings.allowed_origins)))
 
 
 class CitizenCORSMiddleware:
@@ -142,23 +146,13 @@ def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-async def _json_object(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body() or b"")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise HTTPException(400, "Forespørgslen er ikke gyldig JSON.") from exc
-    if not isinstance(body, dict):
-        raise HTTPException(400, "Forespørgslen skal være et JSON-objekt.")
-    return body
-
-
 def _session_id(body: dict[str, Any]) -> str:
     session_id = body.get("session_id")
     if not isinstance(session_id, str) or not session_id:
-        raise HTTPException(422, "session_id mangler.")
+        raise GatewayError("session_id mangler.", 422)
     if not SESSION_ID_PATTERN.match(session_id):
-        raise HTTPException(
-            422, "session_id må kun indeholde bogstaver, tal, - og _ og højst være 64 tegn."
+        raise GatewayError(
+            "session_id må kun indeholde bogstaver, tal, - og _ og højst være 64 tegn.", 422
         )
     return session_id
 
@@ -196,7 +190,7 @@ def _channel(value: Any) -> str:
     if value in (None, ""):
         return "web"
     if value not in CHANNELS:
-        raise HTTPException(422, "channel skal være 'web' eller 'kiosk'.")
+        raise GatewayError("channel skal være 'web' eller 'kiosk'.", 422)
     return value
 
 
@@ -222,21 +216,21 @@ async def widget_css() -> FileResponse:
     return _asset("widget.css", "text/css; charset=utf-8")
 
 
-def _seconds(value: str | None, env: str, default: float) -> float:
-    for raw in (value, os.environ.get(env)):
-        try:
-            seconds = float(raw) if raw not in (None, "") else None
-        except ValueError:
-            seconds = None
-        if seconds is not None and 1 <= seconds <= _KIOSK_IDLE_MAX:
-            return seconds
-    return default
+def _seconds(value: str | None, default: float) -> float:
+    try:
+        seconds = float(value) if value not in (None, "") else None
+    except ValueError:
+        seconds = None
+    return seconds if seconds is not None and 1 <= seconds <= _KIOSK_IDLE_MAX else default
 
 
-def kiosk_timing(idle_warn: str | None, idle_reset: str | None) -> tuple[float, float]:
-    """Seconds of inactivity before the warning and before the reset (query, env, default)."""
-    warn = _seconds(idle_warn, "BORGER_KIOSK_IDLE_WARN", KIOSK_IDLE_WARN_DEFAULT)
-    reset = _seconds(idle_reset, "BORGER_KIOSK_IDLE_RESET", KIOSK_IDLE_RESET_DEFAULT)
+def kiosk_timing(
+    idle_warn: str | None, idle_reset: str | None, settings: Settings
+) -> tuple[float, float]:
+    """Seconds of inactivity before the warning and before the reset: the query's (a kiosk
+    set up for testing), else BORGER_KIOSK_IDLE_WARN/RESET."""
+    warn = _seconds(idle_warn, settings.kiosk_idle_warn)
+    reset = _seconds(idle_reset, settings.kiosk_idle_reset)
     if reset <= warn:
         reset = warn + max(10.0, warn / 3)
     return warn, reset
@@ -269,7 +263,7 @@ async def kiosk(
     if chosen is None:
         choices = [(b.id, b.name) for b in library.branches]
         return _branch_chooser(library.name, choices, 404 if branch else 200)
-    warn, reset = kiosk_timing(idle_warn, idle_reset)
+    warn, reset = kiosk_timing(idle_warn, idle_reset, _settings(request))
     config = {
         "branchId": chosen.id,
         "branchName": chosen.name,
@@ -340,20 +334,20 @@ def _start(
 
 @router.post("/api/session/start")
 async def start_session(request: Request) -> JSONResponse:
-    body = await _json_object(request)
+    body = await json_object(request)
     session_id = _session_id(body)
     channel = _channel(body.get("channel"))
     branch_id = body.get("branch_id") or None
     if branch_id is not None:
         library = load_library(_settings(request).library_config)
         if not isinstance(branch_id, str) or library.branch(branch_id) is None:
-            raise HTTPException(422, "Filialen findes ikke.")
+            raise GatewayError("Filialen findes ikke.", 422)
     welcome = await _welcome(request, channel)
     stored = await run_in_threadpool(
         _start, _settings(request), session_id, channel, branch_id, welcome
     )
     if stored is None:
-        raise HTTPException(409, "Samtalen er afsluttet. Start en ny samtale.")
+        raise GatewayError("Samtalen er afsluttet. Start en ny samtale.", 409)
     for message in stored:
         await request.app.state.hub.publish(session_id, {"type": "message", "message": message})
     return JSONResponse({"session_id": session_id, "messages": stored})
@@ -370,9 +364,9 @@ def _rate(settings: Settings, session_id: str, seq: int, rating: str) -> bool:
             )
         ).scalar_one_or_none()
         if message is None:
-            raise HTTPException(404, "Beskeden findes ikke i denne samtale.")
+            raise GatewayError("Beskeden findes ikke i denne samtale.", 404)
         if message.sender != "bot":
-            raise HTTPException(422, "Du kan kun bedømme assistentens svar.")
+            raise GatewayError("Du kan kun bedømme assistentens svar.", 422)
         # A new dict, so SQLAlchemy sees the JSON column change.
         message.payload = {**(message.payload or {}), "feedback": rating}
         session.flush()
@@ -387,14 +381,14 @@ def _rate(settings: Settings, session_id: str, seq: int, rating: str) -> bool:
 
 @router.post("/api/feedback")
 async def feedback(request: Request) -> JSONResponse:
-    body = await _json_object(request)
+    body = await json_object(request)
     session_id = _session_id(body)
     seq = body.get("seq")
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
-        raise HTTPException(422, "seq skal være nummeret på en besked i samtalen.")
+        raise GatewayError("seq skal være nummeret på en besked i samtalen.", 422)
     rating = body.get("rating")
     if rating not in ("up", "down"):
-        raise HTTPException(422, "rating skal være 'up' eller 'down'.")
+        raise GatewayError("rating skal være 'up' eller 'down'.", 422)
     twice_down = await run_in_threadpool(_rate, _settings(request), session_id, seq, rating)
     messages: list[dict[str, Any]] = []
     if twice_down:
@@ -417,10 +411,10 @@ def _close(settings: Settings, session_id: str) -> bool:
 
 @router.post("/api/session/end")
 async def end_session(request: Request) -> JSONResponse:
-    body = await _json_object(request)
+    body = await json_object(request)
     session_id = _session_id(body)
     if not await run_in_threadpool(_close, _settings(request), session_id):
-        raise HTTPException(404, "Samtalen findes ikke.")
+        raise GatewayError("Samtalen findes ikke.", 404)
     assistant_reset = True
     try:
         await request.app.state.rasa.restart(session_id)
@@ -432,3 +426,137 @@ async def end_session(request: Request) -> JSONResponse:
     return JSONResponse(
         {"session_id": session_id, "state": "closed", "assistant_reset": assistant_reset}
     )
+
+
+# --- the chat itself --------------------------------------------------------------------------
+
+
+def parse_chat_request(raw: bytes, max_chars: int) -> tuple[str, str]:
+    """Validate the body by hand so every rejection gets a clear Danish reason."""
+    try:
+        body = json.loads(raw or b"")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise GatewayError("Forespørgslen er ikke gyldig JSON.", 400) from exc
+    if not isinstance(body, dict):
+        raise GatewayError("Forespørgslen skal være et JSON-objekt med session_id og text.", 400)
+    session_id = body.get("session_id")
+    if not isinstance(session_id, str) or not session_id:
+        raise GatewayError("session_id mangler.")
+    if not SESSION_ID_PATTERN.match(session_id):
+        raise GatewayError(
+            "session_id må kun indeholde bogstaver, tal, - og _ og højst være 64 tegn."
+        )
+    text = body.get("text")
+    if not isinstance(text, str):
+        raise GatewayError("text mangler: skriv en besked.")
+    if not text.strip():
+        raise GatewayError("Beskeden er tom. Skriv dit spørgsmål, og prøv igen.")
+    if len(text) > max_chars:
+        raise GatewayError(
+            f"Beskeden er for lang ({len(text)} tegn). Skriv højst {max_chars} tegn ad gangen.",
+            413,
+        )
+    return session_id, text
+
+
+def _chat(request: Request | WebSocket) -> ChatService:
+    return request.app.state.chat
+
+
+@router.post("/api/chat")
+async def chat(request: Request) -> JSONResponse:
+    settings = _settings(request)
+    session_id, text = parse_chat_request(await request.body(), settings.max_message_chars)
+    reply = await _chat(request).handle(session_id, text)
+    return JSONResponse(reply.to_json(), status_code=reply.status_code)
+
+
+@router.get("/api/conversation/{session_id}")
+async def conversation(request: Request, session_id: str, after: int = 0) -> JSONResponse:
+    """The citizen's own transcript, e.g. to restore the chat after a page reload."""
+    if not SESSION_ID_PATTERN.match(session_id):
+        raise GatewayError("Ugyldigt session_id.")
+    messages = await run_in_threadpool(
+        messages_after, _settings(request).database_url, session_id, after
+    )
+    return JSONResponse({"session_id": session_id, "messages": messages})
+
+
+@router.websocket("/api/ws/{session_id}")
+async def citizen_socket(websocket: WebSocket, session_id: str, after: int = 0) -> None:
+    """Live messages of one conversation: first everything after `after`, then new ones."""
+    if not SESSION_ID_PATTERN.match(session_id):
+        await websocket.close(code=4400)
+        return
+    await websocket.accept()
+    hub: Hub = websocket.app.state.hub
+    queue = hub.subscribe(session_id)
+    url = websocket.app.state.settings.database_url
+    try:
+        # Subscribe before reading the backlog, so nothing falls between the two.
+        backlog = await run_in_threadpool(messages_after, url, session_id, after)
+        sent = after
+        for message in backlog:
+            await websocket.send_json({"type": "message", "message": message})
+            sent = message["seq"]
+        # The handoff state as it is now: it may have changed while the client was away.
+        handoff = await run_in_threadpool(_chat(websocket).handoff.latest, session_id)
+        if handoff is not None:
+            await websocket.send_json({"type": "handoff", "handoff": handoff})
+
+        async def send(event: dict[str, Any]) -> None:
+            nonlocal sent
+            message = event.get("message")
+            if message is not None:
+                if message["seq"] <= sent:
+                    return  # already sent as part of the backlog
+                sent = message["seq"]
+            await websocket.send_json(event)
+
+        await forward_events(websocket, queue, send)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        hub.unsubscribe(session_id, queue)
+
+
+# --- handing the chat to a person -------------------------------------------------------------
+
+
+def _citizen_session(body: dict[str, Any]) -> str:
+    session_id = body.get("session_id")
+    if not isinstance(session_id, str) or not SESSION_ID_PATTERN.match(session_id):
+        raise GatewayError(
+            "session_id mangler eller er ugyldigt (bogstaver, tal, - og _, højst 64 tegn).", 422
+        )
+    return session_id
+
+
+async def _small_body(request: Request) -> dict[str, Any]:
+    return await json_object(request, max_bytes=SMALL_BODY_BYTES, empty_is_object=True)
+
+
+@router.post("/api/handoff/cancel")
+async def cancel_handoff(request: Request) -> JSONResponse:
+    """The citizen leaves the queue; their session id is their only key, to this chat only."""
+    session_id = _citizen_session(await _small_body(request))
+    change = await _chat(request).cancel_handoff(session_id)
+    if change is None:
+        raise GatewayError("Samtalen venter ikke på en medarbejder.", 409)
+    return JSONResponse({"session_id": session_id, "handoff": change.handoff})
+
+
+@router.post("/api/kiosk/call")
+async def kiosk_call(request: Request) -> JSONResponse:
+    """"Kald en medarbejder" at a kiosk: a ticket in the staff queue with the branch named."""
+    body = await _small_body(request)
+    session_id = _citizen_session(body)
+    branch_id = body.get("branch_id")
+    library = load_library(_settings(request).library_config)
+    if not isinstance(branch_id, str) or library.branch(branch_id) is None:
+        raise GatewayError("Filialen findes ikke.", 422)
+    chat = _chat(request)
+    ok, message, change = await run_in_threadpool(chat.handoff.kiosk_call, session_id, branch_id)
+    if change is not None:
+        await chat.publish_change(change, positions=False)
+    return JSONResponse({"ok": ok, "message": message})

@@ -24,7 +24,6 @@ from bot.db.models import local_now
 from bot.gateway.routes.articles import _console_page
 from bot.gateway.routes.staff import _body, _json, require
 from bot.services.charts import bar_chart, heat_map
-from bot.services.handoff import timeout_seconds
 from bot.services.insight import CHANNELS, MAX_DAYS, OUTCOME_LABELS, WEEKDAYS_DA, InsightService
 from bot.services.insight import Period as InsightPeriod
 from bot.services.library import load_library
@@ -52,9 +51,8 @@ def _figures(request: Request, period: InsightPeriod) -> dict[str, Any]:
     settings = request.app.state.settings
     library = load_library(settings.library_config)
     missed = MissedService(settings.database_url).groups(period)
-    figures = InsightService(settings.database_url, library, timeout_seconds()).figures(
-        period, missed
-    )
+    insight = InsightService(settings.database_url, library, settings.handoff_timeout_seconds)
+    figures = insight.figures(period, missed)
     figures["branches"] = [{"id": b.id, "name": b.name} for b in library.branches]
     figures["summary"] = summary(figures)
     return figures
@@ -224,14 +222,14 @@ async def _act(request: Request, key: str, identity: StaffIdentity, action: str,
 
 @router.post("/api/staff/missed/{key}/dismiss")
 async def dismiss(
-    request: Request, key: str, identity: StaffIdentity = Depends(require("editor", writing=True))
+    request: Request, key: str, identity: StaffIdentity = Depends(require("editor", write=True))
 ) -> Response:
     return await _act(request, key, identity, "dismissed")
 
 
 @router.post("/api/staff/missed/{key}/handled")
 async def handled(
-    request: Request, key: str, identity: StaffIdentity = Depends(require("editor", writing=True))
+    request: Request, key: str, identity: StaffIdentity = Depends(require("editor", write=True))
 ) -> Response:
     """After "add as example" or "new article": ``{"action": ..., "article_id": ...}``."""
     body = await _body(request)

@@ -15,13 +15,8 @@ cookie and a same-origin Origin (else HTTP 401/403); the first client message mu
 - client → server: ``watch {conversation_id, after}`` (catch-up by sequence number, then live:
   a reconnect loses nothing), ``unwatch``, ``reply {ticket_id, text, client_id}``, ``ping``.
 
-Citizen endpoints (same contract as the chat API): ``POST /api/handoff/cancel`` and
-``POST /api/kiosk/call``.
-
-The timeout worker (started with the app through this router's lifespan) turns queued chats
-that nobody took within BORGER_HANDOFF_TIMEOUT_SECONDS into callback requests. It sleeps
-until the next deadline in the database (or until a chat joins the queue), so it needs no
-polling either and picks up where it left off after a restart.
+The handoff timeout worker (bot/services/handoff/timeouts.py) starts and stops with the app
+through this router's lifespan.
 """
 
 from __future__ import annotations
@@ -34,23 +29,24 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from bot.db.models import utc_now
 from bot.gateway.chat import SESSION_ID_PATTERN, STAFF_CHANNEL, ChatService
+from bot.gateway.errors import GatewayError
 from bot.gateway.hub import Event, Hub
 from bot.gateway.rasa_client import AssistantUnavailable
+from bot.gateway.requests import SMALL_BODY_BYTES, json_object
 from bot.gateway.sockets import forward_events
 from bot.services import staff_auth
 from bot.services.articles import ArticleService
 from bot.services.handoff import TOPIC_LABELS, HandoffError, HandoffService
-from bot.services.library import load_library
-from bot.services.staff_auth import AuthError, StaffIdentity
+from bot.services.handoff.timeouts import run_timeout_worker
+from bot.services.staff_auth import StaffIdentity
 from bot.services.transcripts import conversation_subjects
 
 log = logging.getLogger(__name__)
@@ -62,7 +58,6 @@ NOT_SIGNED_IN = "Du er ikke logget ind."
 BAD_CSRF = "Sikkerhedstjekket fejlede. Genindlæs siden, og prøv igen."
 _MAX_BODY = 16_000
 _NO_STORE = {"Cache-Control": "no-store"}
-_WORKER_MAX_SLEEP = 30.0
 
 # Strict: the console runs only its own files; nothing from elsewhere, no inline script.
 CONSOLE_CSP = (
@@ -97,7 +92,10 @@ SLOT_LABELS = {
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    worker = asyncio.create_task(_timeout_worker(app))
+    chat: ChatService = app.state.chat
+    worker = asyncio.create_task(
+        run_timeout_worker(chat.handoff.next_expiry, chat.expire_handoffs, chat.queue_changed)
+    )
     try:
         yield
     finally:
@@ -109,32 +107,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 router = APIRouter(lifespan=_lifespan)
 
 
-async def _timeout_worker(app: FastAPI) -> None:
-    chat: ChatService = app.state.chat
-    while True:
-        try:
-            due = await run_in_threadpool(chat.handoff.next_expiry)
-            delay = _WORKER_MAX_SLEEP
-            if due is not None:
-                delay = min(max((due - utc_now()).total_seconds(), 0.0), _WORKER_MAX_SLEEP)
-            if delay > 0:
-                chat.queue_changed.clear()
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(chat.queue_changed.wait(), delay)
-                continue
-            await chat.expire_handoffs()
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # noqa: BLE001 - keep the worker alive through a database hiccup
-            log.exception("handoff timeout worker failed; retrying")
-            await asyncio.sleep(5)
-
-
 # --- helpers ------------------------------------------------------------------------------
 
 
 def _url(request: Request | WebSocket) -> str:
     return request.app.state.settings.database_url
+
+
+def _policy(request: Request | WebSocket) -> staff_auth.StaffPolicy:
+    return request.app.state.staff_policy
 
 
 def _chat(request: Request | WebSocket) -> ChatService:
@@ -158,10 +139,29 @@ def _same_origin(request: Request | WebSocket) -> bool:
 
 
 async def _identity(request: Request | WebSocket) -> StaffIdentity | None:
-    token = request.cookies.get(staff_auth.cookie_name())
+    token = request.cookies.get(_policy(request).cookie_name)
     if not token:
         return None
     return await run_in_threadpool(staff_auth.identify, _url(request), token)
+
+
+async def signed_in(request: Request) -> StaffIdentity:
+    """Dependency: the signed-in staff member, else 401."""
+    identity = await _identity(request)
+    if identity is None:
+        raise GatewayError(NOT_SIGNED_IN, 401)
+    return identity
+
+
+async def writing(
+    request: Request, identity: Annotated[StaffIdentity, Depends(signed_in)]
+) -> StaffIdentity:
+    """Dependency for every change: signed in, same Origin and the session's CSRF token."""
+    if not _same_origin(request) or not staff_auth.csrf_ok(
+        identity, request.headers.get(CSRF_HEADER)
+    ):
+        raise GatewayError(BAD_CSRF, 403)
+    return identity
 
 
 ROLE_REFUSED = {
@@ -170,66 +170,44 @@ ROLE_REFUSED = {
 }
 
 
-def require(role: str, *, writing: bool = False) -> Any:
-    """A FastAPI dependency: the signed-in staff member, who must hold ``role`` (staff,
-    editor, admin; bot/db/models.py ROLES); ``writing`` also checks Origin and CSRF token.
-    401 without a session, 403 for a bad CSRF token or a role too low. The role is read from
-    the account on every request, so a changed role counts at once."""
+def require(role: str, *, write: bool = False) -> Any:
+    """A FastAPI dependency for the console's role-bound routes: :func:`signed_in` (or, with
+    ``write``, :func:`writing`), and the staff member must hold ``role`` (staff, editor,
+    admin; bot/db/models.py ROLES), else 403. The role is read from the account on every
+    request, so a changed role counts at once."""
+    base = writing if write else signed_in
 
-    async def dependency(request: Request) -> StaffIdentity:
-        identity = await _identity(request)
-        if identity is None:
-            raise HTTPException(401, NOT_SIGNED_IN)
-        if writing and (
-            not _same_origin(request)
-            or not staff_auth.csrf_ok(identity, request.headers.get(CSRF_HEADER))
-        ):
-            raise HTTPException(403, BAD_CSRF)
+    # A default, not Annotated[...]: the annotations are strings (postponed), resolved in the
+    # module's globals, where ``base`` is not.
+    async def dependency(identity: StaffIdentity = Depends(base)) -> StaffIdentity:
         if not identity.may(role):
-            raise HTTPException(403, ROLE_REFUSED.get(role, "Det har du ikke adgang til."))
+            raise GatewayError(ROLE_REFUSED.get(role, "Det har du ikke adgang til."), 403)
         return identity
 
-    dependency.role = role  # type: ignore[attr-defined]
     return dependency
 
 
-_reading_staff = require("staff")
-_writing_staff = require("staff", writing=True)
-
-
-async def _staff(request: Request) -> StaffIdentity:
-    return await _reading_staff(request)
-
-
-async def _staff_writing(request: Request) -> StaffIdentity:
-    """A signed-in staff member making a change: also checks Origin and the CSRF token."""
-    return await _writing_staff(request)
+SignedIn = Annotated[StaffIdentity, Depends(signed_in)]
+Writing = Annotated[StaffIdentity, Depends(writing)]
 
 
 async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > _MAX_BODY:
-        raise HTTPException(413, "Forespørgslen er for stor.")
-    try:
-        body = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise HTTPException(400, "Forespørgslen er ikke gyldig JSON.") from exc
-    if not isinstance(body, dict):
-        raise HTTPException(400, "Forespørgslen skal være et JSON-objekt.")
-    return body
+    return await json_object(request, max_bytes=SMALL_BODY_BYTES, empty_is_object=True)
 
 
 def _json(data: Any, status_code: int = 200) -> JSONResponse:
     return JSONResponse(data, status_code=status_code, headers={"Cache-Control": "no-store"})
 
 
-def _set_cookie(response: Response, name: str, value: str, max_age: int | None) -> None:
+def _set_cookie(
+    request: Request, response: Response, name: str, value: str, max_age: int | None
+) -> None:
     response.set_cookie(
         name,
         value,
         max_age=max_age,
         path="/",
-        secure=staff_auth.cookie_secure(),
+        secure=_policy(request).cookie_secure,
         httponly=True,
         samesite="strict",
     )
@@ -246,14 +224,6 @@ def _staff_json(identity: StaffIdentity) -> dict[str, Any]:
         },
         "csrf": identity.csrf_token,
     }
-
-
-async def _run(request: Request, call: Any, *args: Any) -> Any:
-    """Run a service call in the thread pool, mapping HandoffError to its HTTP status."""
-    try:
-        return await run_in_threadpool(call, *args)
-    except HandoffError as exc:
-        raise HTTPException(exc.status_code, exc.message) from exc
 
 
 # --- pages ----------------------------------------------------------------------------------
@@ -281,11 +251,11 @@ async def login_page(request: Request) -> Response:
 
 
 @router.get("/api/staff/csrf")
-async def login_csrf() -> JSONResponse:
+async def login_csrf(request: Request) -> JSONResponse:
     """A token for the sign-in form (double submit: cookie and header must match)."""
     token = secrets.token_urlsafe(32)
     response = _json({"csrf": token})
-    _set_cookie(response, LOGIN_COOKIE, token, max_age=3600)
+    _set_cookie(request, response, LOGIN_COOKIE, token, max_age=3600)
     return response
 
 
@@ -296,65 +266,59 @@ async def login(request: Request) -> JSONResponse:
     if not _same_origin(request) or not expected or not secrets.compare_digest(
         presented.encode(), expected.encode()
     ):
-        raise HTTPException(403, BAD_CSRF)
+        raise GatewayError(BAD_CSRF, 403)
     body = await _body(request)
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
-        raise HTTPException(422, "Skriv brugernavn og adgangskode.")
-    try:
-        token, identity = await run_in_threadpool(
-            staff_auth.login, _url(request), username, password, _ip(request)
-        )
-    except AuthError as exc:
-        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
-        return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
+        raise GatewayError("Skriv brugernavn og adgangskode.", 422)
+    token, identity = await run_in_threadpool(
+        staff_auth.login, _url(request), username, password, _ip(request), _policy(request)
+    )
     response = _json(_staff_json(identity))
-    _set_cookie(response, staff_auth.cookie_name(), token, staff_auth.session_hours() * 3600)
+    policy = _policy(request)
+    _set_cookie(request, response, policy.cookie_name, token, policy.session_hours * 3600)
     response.delete_cookie(LOGIN_COOKIE, path="/")
     return response
 
 
 @router.post("/api/staff/logout")
-async def logout(request: Request) -> JSONResponse:
-    identity = await _staff_writing(request)
+async def logout(request: Request, identity: Writing) -> JSONResponse:
     await run_in_threadpool(staff_auth.logout, _url(request), identity, _ip(request))
     response = _json({"ok": True})
+    policy = _policy(request)
     response.delete_cookie(
-        staff_auth.cookie_name(), path="/", secure=staff_auth.cookie_secure(), httponly=True,
+        policy.cookie_name, path="/", secure=policy.cookie_secure, httponly=True,
         samesite="strict",
     )
     return response
 
 
 @router.get("/api/staff/me")
-async def me(request: Request) -> JSONResponse:
-    return _json(_staff_json(await _staff(request)))
+async def me(identity: SignedIn) -> JSONResponse:
+    return _json(_staff_json(identity))
 
 
 # --- tickets --------------------------------------------------------------------------------
 
 
 @router.get("/api/staff/tickets")
-async def tickets(request: Request) -> JSONResponse:
-    await _staff(request)
+async def tickets(request: Request, _: SignedIn) -> JSONResponse:
     return _json(await run_in_threadpool(_service(request).tickets))
 
 
 @router.get("/api/staff/tickets/{ticket_id}")
-async def ticket_detail(request: Request, ticket_id: int) -> JSONResponse:
-    identity = await _staff(request)
-    detail = await _run(
-        request, _service(request).ticket_detail, ticket_id, identity.staff_id,
-        identity.username, _ip(request),
+async def ticket_detail(request: Request, ticket_id: int, identity: SignedIn) -> JSONResponse:
+    detail = await run_in_threadpool(
+        _service(request).ticket_detail, ticket_id, identity.staff_id, identity.username,
+        _ip(request),
     )
     return _json(detail)
 
 
 @router.get("/api/staff/tickets/{ticket_id}/summary")
-async def ticket_summary(request: Request, ticket_id: int) -> JSONResponse:
+async def ticket_summary(request: Request, ticket_id: int, _: SignedIn) -> JSONResponse:
     """What the bot learned before the handoff: topic, intents, filled slots (Rasa tracker)."""
-    await _staff(request)
-    ticket = await _run(request, _service(request).ticket, ticket_id)
+    ticket = await run_in_threadpool(_service(request).ticket, ticket_id)
     summary: dict[str, Any] = {
         "topic": ticket["topic"],
         "topic_label": ticket["topic_label"],
@@ -377,8 +341,7 @@ async def ticket_summary(request: Request, ticket_id: int) -> JSONResponse:
             return _json(summary)
         summary.update(tracker_summary(tracker))
         summary["available"] = True
-        settings = request.app.state.settings
-        titles = ArticleService(settings.database_url, settings.knowledge_dir)
+        titles = ArticleService.from_settings(request.app.state.settings)
         for slot in summary["slots"]:
             if slot["name"] == "article_id":  # staff read the article's title, not its id
                 slot["value"] = await run_in_threadpool(titles.title, slot["value"])
@@ -408,90 +371,49 @@ def tracker_summary(tracker: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("/api/staff/tickets/{ticket_id}/take")
-async def take(request: Request, ticket_id: int) -> JSONResponse:
-    identity = await _staff_writing(request)
-    change = await _run(request, _service(request).take, ticket_id, identity.staff_id, _ip(request))
+async def take(request: Request, ticket_id: int, identity: Writing) -> JSONResponse:
+    service, ip = _service(request), _ip(request)
+    change = await run_in_threadpool(service.take, ticket_id, identity.staff_id, ip)
     await _chat(request).publish_change(change)
     return _json({"ticket": change.ticket})
 
 
 @router.post("/api/staff/tickets/{ticket_id}/reply")
-async def reply(request: Request, ticket_id: int) -> JSONResponse:
-    identity = await _staff_writing(request)
+async def reply(request: Request, ticket_id: int, identity: Writing) -> JSONResponse:
     text = (await _body(request)).get("text")
     if not isinstance(text, str):
-        raise HTTPException(422, "Skriv en besked.")
-    change = await _run(request, _service(request).reply, ticket_id, identity.staff_id, text)
+        raise GatewayError("Skriv en besked.", 422)
+    change = await run_in_threadpool(_service(request).reply, ticket_id, identity.staff_id, text)
     await _chat(request).publish_change(change, positions=False)
     return _json({"ticket": change.ticket, "message": change.messages[0]})
 
 
 @router.post("/api/staff/tickets/{ticket_id}/return")
-async def return_to_bot(request: Request, ticket_id: int) -> JSONResponse:
-    identity = await _staff_writing(request)
-    change = await _run(
-        request, _service(request).return_to_bot, ticket_id, identity.staff_id, _ip(request)
-    )
+async def return_to_bot(request: Request, ticket_id: int, identity: Writing) -> JSONResponse:
+    service, ip = _service(request), _ip(request)
+    change = await run_in_threadpool(service.return_to_bot, ticket_id, identity.staff_id, ip)
     await _chat(request).publish_change(change)
     return _json({"ticket": change.ticket})
 
 
 @router.post("/api/staff/tickets/{ticket_id}/close")
-async def close(request: Request, ticket_id: int) -> JSONResponse:
-    identity = await _staff_writing(request)
+async def close(request: Request, ticket_id: int, identity: Writing) -> JSONResponse:
     outcome = (await _body(request)).get("outcome")
-    change = await _run(
-        request, _service(request).close, ticket_id, identity.staff_id, str(outcome or ""),
-        _ip(request),
+    service, ip = _service(request), _ip(request)
+    change = await run_in_threadpool(
+        service.close, ticket_id, identity.staff_id, str(outcome or ""), ip
     )
     await _chat(request).publish_change(change)
     return _json({"ticket": change.ticket})
 
 
 @router.post("/api/staff/tickets/{ticket_id}/notes")
-async def add_note(request: Request, ticket_id: int) -> JSONResponse:
-    identity = await _staff_writing(request)
+async def add_note(request: Request, ticket_id: int, identity: Writing) -> JSONResponse:
     text = (await _body(request)).get("text")
     if not isinstance(text, str):
-        raise HTTPException(422, "Skriv en note.")
-    note = await _run(request, _service(request).add_note, ticket_id, identity.staff_id, text)
+        raise GatewayError("Skriv en note.", 422)
+    note = await run_in_threadpool(_service(request).add_note, ticket_id, identity.staff_id, text)
     return _json({"note": note})
-
-
-# --- citizen endpoints ----------------------------------------------------------------------
-
-
-def _citizen_session(body: dict[str, Any]) -> str:
-    session_id = body.get("session_id")
-    if not isinstance(session_id, str) or not SESSION_ID_PATTERN.match(session_id):
-        raise HTTPException(
-            422, "session_id mangler eller er ugyldigt (bogstaver, tal, - og _, højst 64 tegn)."
-        )
-    return session_id
-
-
-@router.post("/api/handoff/cancel")
-async def cancel_handoff(request: Request) -> JSONResponse:
-    """The citizen leaves the queue; their session id is their only key, to this chat only."""
-    session_id = _citizen_session(await _body(request))
-    change = await _chat(request).cancel_handoff(session_id)
-    if change is None:
-        raise HTTPException(409, "Samtalen venter ikke på en medarbejder.")
-    return JSONResponse({"session_id": session_id, "handoff": change.handoff})
-
-
-@router.post("/api/kiosk/call")
-async def kiosk_call(request: Request) -> JSONResponse:
-    """"Kald en medarbejder" at a kiosk: a ticket in the staff queue with the branch named."""
-    body = await _body(request)
-    session_id = _citizen_session(body)
-    branch_id = body.get("branch_id")
-    if not isinstance(branch_id, str) or load_library().branch(branch_id) is None:
-        raise HTTPException(422, "Filialen findes ikke.")
-    ok, message, change = await _run(request, _service(request).kiosk_call, session_id, branch_id)
-    if change is not None:
-        await _chat(request).publish_change(change, positions=False)
-    return JSONResponse({"ok": ok, "message": message})
 
 
 # --- the console's WebSocket ----------------------------------------------------------------
@@ -662,6 +584,6 @@ async def console_socket(websocket: WebSocket) -> None:
             return
         await run_in_threadpool(staff_auth.touch, _url(websocket), identity.session_id)
         await _ConsoleSocket(websocket, identity).run()
-    except (WebSocketDisconnect, asyncio.TimeoutError, ValueError):
+    except (TimeoutError, WebSocketDisconnect, ValueError):
         with contextlib.suppress(RuntimeError):
             await websocket.close()

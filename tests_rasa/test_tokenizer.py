@@ -1,4 +1,7 @@
-"""The Danish tokenizer component: spaCy's language data and lookup lemmas, no model."""
+"""The Danish tokenizer component: spaCy's language data and lookup lemmas, no model.
+
+Runs in the Rasa environment (.venv-rasa, `make test-rasa`), where Rasa and spaCy are.
+"""
 
 from __future__ import annotations
 
