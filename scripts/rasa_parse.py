@@ -13,6 +13,10 @@ import asyncio
 import json
 import logging
 import sys
+from pathlib import Path
+
+# The model names its tokenizer component by its class path in danish_nlu/ (project root).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main() -> int:

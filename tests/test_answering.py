@@ -41,6 +41,8 @@ ARTICLES = {
         article("pas-bestil", "out_of_scope", "Bestil eller forny pas"),
         article("pas-boern", "out_of_scope", "Pas til børn"),
         article("koerekort-mistet", "koerekort", "Mistet kørekort"),
+        article("koerekort-forny", "koerekort", "Forny kørekort"),
+        article("kurser-pris", "courses", "Hvad koster kurserne"),
         article("mitid-mistet-telefon", "mitid", "Mistet telefon med MitID"),
     )
 }
@@ -115,14 +117,30 @@ def test_the_intent_topic_tips_a_close_call_but_a_clear_article_elsewhere_wins()
 
 
 def test_a_follow_up_leans_on_the_conversation_s_topic() -> None:
-    # Alone, "for børn" could be MitID for children as well as a child's passport.
+    # Alone, "id til børn" could be MitID for children as well as a child's passport.
     shares = {"pas-boern": 0.36, "mitid-mistet-telefon": 0.42}
-    retriever = FixedRetriever({"gælder det også for børn?": (shares, 0.90)})
+    retriever = FixedRetriever({"og hvad med id til børn?": (shares, 0.90)})
     decision = AnswerEngine(ARTICLES, retriever, THRESHOLDS).decide(
-        "gælder det også for børn?", context=Context("out_of_scope", "pas-bestil")
+        "og hvad med id til børn?", context=Context("out_of_scope", "pas-bestil")
     )
     assert decision.follow_up
     assert decision.article.id == "pas-boern"
+
+
+def test_a_message_without_a_subject_never_changes_the_subject() -> None:
+    # Alone, "hvad koster det?" is confidently the course-price article; after the licence
+    # article it asks what the licence costs.
+    retriever = FixedRetriever(
+        {
+            "hvad koster det?": ({"kurser-pris": 0.9}, 0.95),
+            "hvad koster det? Forny kørekort": ({"koerekort-forny": 0.7}, 0.92),
+        }
+    )
+    decision = AnswerEngine(ARTICLES, retriever, THRESHOLDS).decide(
+        "hvad koster det?", "courses", 0.9, Context("koerekort", "koerekort-forny")
+    )
+    assert decision.follow_up
+    assert decision.article.id == "koerekort-forny"
 
 
 def test_a_message_without_a_subject_borrows_the_article_s_words() -> None:

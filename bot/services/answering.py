@@ -96,7 +96,14 @@ _GENERIC = {
     "koste", "pris", "tid", "lang", "lange", "hvor", "gaelde", "gratis", "online", "nettet",
     "selv", "hurtig", "hurtigt", "dag", "dage", "uge", "uger", "sted", "kunne", "skulle",
     "goere", "goe", "faa", "bruge", "stadig", "hvornaar", "hvordan", "ting", "noget", "tage",
-    "gaa", "komme", "virke",
+    "gaa", "komme", "virke", "aar",
+}
+# Who a question is for says nothing about what it is about: "gælder det også for min mand?"
+# and "og til min datter på 10?" lean on the previous answer as much as a bare "og hvad så?".
+_PEOPLE = {
+    "barn", "boern", "datter", "soen", "mand", "kone", "hustru", "mor", "far", "foraeldre",
+    "forælder", "foraelder", "bror", "soester", "barnebarn", "nabo", "familie", "kaereste",
+    "svigermor", "svigerfar", "oldefar", "oldemor", "bedstemor", "bedstefar",
 }
 # Up to this many words, a message in the middle of a conversation is read against it
 # ("mistet" after the Kørekort tile, "17 år", "og hvad med sfo?").
@@ -104,7 +111,8 @@ SHORT_MESSAGE_WORDS = 3
 
 
 def content_words(text: str) -> list[str]:
-    return [w for w in content_lemmas(text) if w not in _GENERIC]
+    words = content_lemmas(text)
+    return [w for w in words if w not in _GENERIC and w not in _PEOPLE and not w.isdigit()]
 
 
 def looks_like_follow_up(text: str) -> bool:
@@ -168,9 +176,11 @@ class AnswerEngine:
             # In a conversation every message is read against it: its topic and last article
             # weigh more, and a message with no subject at all ("hvor gør jeg det?") borrows
             # the article's words. Only a question that is clearly about something else on
-            # its own changes the subject.
+            # its own changes the subject; a message without a subject of its own never does
+            # ("hvad koster det?" after the licence article is not about course prices).
             fresh = self._confident(alone, t.similar)
-            if not (fresh and alone[0][0][0].topic != context.topic):
+            subjectless = not content_words(text)
+            if subjectless or not (fresh and alone[0][0][0].topic != context.topic):
                 return self._decision(self._in_context(text, priors, context), True)
         return self._decision(alone, False)
 

@@ -28,7 +28,14 @@ import yaml
 from bot.core.config import PROJECT_ROOT, load_settings
 from bot.core.topics import INTENT_TOPICS, topic_for
 from bot.services.answers import KnowledgeEngine, get_engine
-from bot.services.retrieval import Bm25Lemmas, CharLemmaTfidf, DenseE5, LogRegClassifier
+from bot.services.retrieval import (
+    Bm25Lemmas,
+    CharLemmaTfidf,
+    DenseE5,
+    Hybrid,
+    LinearSvmClassifier,
+    LogRegClassifier,
+)
 from bot.tools.answer_eval import (
     IntentOf,
     Parse,
@@ -90,7 +97,13 @@ def compared_retrievers(engine: KnowledgeEngine, cache: Path) -> list:
         CharLemmaTfidf(articles),
         Bm25Lemmas(articles),
         LogRegClassifier(articles),
+        LinearSvmClassifier(articles),
         DenseE5(articles, cache),
+        Hybrid(
+            articles,
+            [(DenseE5(articles, cache), 1.0, 0.0075), (Bm25Lemmas(articles), 0.4, 2.0)],
+            name="hybrid (dense + bm25)",
+        ),
         engine.retriever,
     ]
 
