@@ -33,6 +33,7 @@ from actions.forms.readers import (
     payload_value,
     pick_offered,
 )
+from actions.knowledge import answer_instead
 from bot.db.models import ENROLMENT_WAITLISTED, CourseSession, local_now
 from bot.language.datetime_da import format_slot, parse_when
 from bot.services.booking import BookingError
@@ -50,6 +51,7 @@ from bot.services.courses import (
 )
 from bot.services.library import find_branch
 
+SHOW_COURSES_BUTTON = {"title": "Se bibliotekets it-kurser", "payload": "/list_courses"}
 MAX_LISTED = 8
 MAX_BUTTONS = 6
 INTRO = (
@@ -148,6 +150,9 @@ class ActionListCourses(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        answered = answer_instead(dispatcher, tracker, SHOW_COURSES_BUTTON, own_topic="courses")
+        if answered is not None:
+            return answered
         text = latest_text(tracker)
         wanted = course_filter(text)
         with read_db_session() as session:

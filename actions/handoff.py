@@ -26,6 +26,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import config
 from actions.forms.readers import latest_intent, latest_text, previous_reply_kind
+from actions.knowledge import answer_instead
 from bot.services.handoff import response_promise
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,10 @@ OFFER_PERSON_BUTTONS = [
     {"title": "Nej tak, jeg prøver igen", "payload": "/something_else"},
 ]
 OFFERED_REASONS = ("frustrated", "fallback")
+# A question one article plainly answers is answered even when the NLU read it as a wish for
+# a person or a complaint; the answer keeps a button to a person.
+ANSWERABLE_REASONS = ("requested", "complaint")
+STAFF_BUTTON = {"title": "Tal med en medarbejder", "payload": "/request_human"}
 CALLBACK_BUTTONS = [
     {"title": "Ja, kontakt mig", "payload": "/request_callback"},
     {"title": "Nej tak", "payload": "/deny"},
@@ -90,6 +95,10 @@ class ActionHandoff(Action):
         reason = handoff_reason(
             latest_intent(tracker), latest_text(tracker), previous_reply_kind(tracker)
         )
+        if reason in ANSWERABLE_REASONS:
+            answered = answer_instead(dispatcher, tracker, STAFF_BUTTON)
+            if answered is not None:
+                return answered
         opening = OPENINGS[reason]
         topic = ticket_topic(tracker.get_slot("topic"))
         service = config.handoff

@@ -22,7 +22,7 @@ from actions import config
 from actions.forms.readers import previous_reply_kind
 from bot.core.topics import INTENT_TOPICS
 from bot.services.answering import Context, intent_hint
-from bot.services.answers import Answer, answer_question, overview
+from bot.services.answers import Answer, answer_question, clear_question_answer, overview
 
 # A second "not understood" in a row hands the citizen to a person (actions/handoff.py).
 HANDOFF_ACTION = "action_handoff"
@@ -81,3 +81,25 @@ class ActionAnswerKnowledge(Action):
         if answer.kind == "clarify":
             return [SlotSet("topic", answer.topic)]
         return []
+
+
+def answer_instead(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    button: dict[str, str],
+    own_topic: str | None = None,
+) -> list[EventType] | None:
+    """Answer a typed question the NLU sent to another flow when one article plainly answers
+    it, with ``button`` to the flow the NLU meant; None when it is not such a question, or
+    when the article is of the flow's ``own_topic`` (the flow itself answers that better)."""
+    text = str((tracker.latest_message or {}).get("text") or "")
+    if text.startswith("/"):
+        return None
+    context = Context(tracker.get_slot("topic"), tracker.get_slot("article_id"))
+    answer = clear_question_answer(text, context, **config.knowledge)
+    if answer is None or answer.topic == own_topic:
+        return None
+    last = answer.messages[-1]
+    last["buttons"] = [*(last.get("buttons") or []), button]
+    send(dispatcher, answer)
+    return [SlotSet("topic", answer.topic), SlotSet("article_id", answer.article_id)]

@@ -101,9 +101,57 @@ def test_a_question_about_the_courses_is_answered_with_the_way_to_sign_up() -> N
 def test_a_question_about_it_help_offers_a_booking_instead_of_starting_one() -> None:
     tracker = tracker_from(
         "knowledge_question",
-        text="hvad skal jeg have med til digital hjælp",
+        text="hvad skal jeg have med til min aftale om it-hjælp?",
         intent={"name": "ask_it_help"},
     )
     messages, slots = run(tracker)
     assert slots == {"topic": "it_help", "article_id": "digital-hjaelp-medbring"}
     assert messages[0]["buttons"][0] == {"title": "Book en tid", "payload": "/book_it_help"}
+
+
+def test_a_plain_question_read_as_a_wish_for_a_person_gets_its_article_and_a_person_button() -> (
+    None
+):
+    from actions.handoff import STAFF_BUTTON, ActionHandoff
+
+    tracker = tracker_from(
+        "knowledge_question",
+        text="hvor mange år gælder et pas for en voksen?",
+        intent={"name": "request_human", "confidence": 0.48},
+    )
+    dispatcher = CollectingDispatcher()
+    events = ActionHandoff().run(dispatcher, tracker, {})
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert slots == {"topic": "out_of_scope", "article_id": "pas-bestil"}
+    texts = [m for m in dispatcher.messages if m.get("text")]
+    assert "10 år" in texts[0]["text"]
+    assert STAFF_BUTTON in texts[-1]["buttons"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "jeg vil gerne tale med en medarbejder om mit pas",
+        "kan en person ringe mig op om mit kørekort",
+        "pas",  # too short to be plainly a question
+        "jeg har mistet mit kort og vil gerne have hjælp",  # could be several articles
+    ],
+)
+def test_a_wish_for_a_person_or_an_unclear_message_is_never_answered_instead(text: str) -> None:
+    from bot.services.answers import clear_question_answer
+
+    assert clear_question_answer(text) is None
+
+
+def test_a_course_question_the_list_answers_better_is_not_answered_instead() -> None:
+    from actions.knowledge import answer_instead
+
+    tracker = tracker_from(
+        "knowledge_question",
+        text="hvad koster det at gå på jeres it kurser?",
+        intent={"name": "list_courses"},
+    )
+    button = {"title": "Se bibliotekets it-kurser", "payload": "/list_courses"}
+    # The price article would answer it, but the course list is what the flow is for.
+    assert answer_instead(CollectingDispatcher(), tracker, button) is not None
+    assert answer_instead(CollectingDispatcher(), tracker, button, own_topic="courses") is None

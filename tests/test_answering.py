@@ -18,6 +18,7 @@ from bot.services.answering import (
     Outcome,
     Thresholds,
     intent_hint,
+    is_vague,
     looks_like_follow_up,
 )
 from bot.services.knowledge import Article
@@ -108,8 +109,8 @@ def test_a_loosely_related_best_article_is_offered_not_answered() -> None:
 
 
 def test_the_intent_topic_tips_a_close_call_but_a_clear_article_elsewhere_wins() -> None:
-    close = {"mistet": ({"koerekort-mistet": 0.40, "mitid-mistet-telefon": 0.38}, 0.92)}
-    assert engine(close).decide("mistet", "koerekort", 1.0).article.id == "koerekort-mistet"
+    close = {"mistet id": ({"koerekort-mistet": 0.40, "mitid-mistet-telefon": 0.38}, 0.92)}
+    assert engine(close).decide("mistet id", "koerekort", 1.0).article.id == "koerekort-mistet"
     # The NLU says MitID, but the retriever is sure the question is about the licence.
     clear = {"mistet kørekort": ({"koerekort-mistet": 0.85, "mitid-mistet-telefon": 0.05}, 0.94)}
     decision = engine(clear).decide("mistet kørekort", "mitid", 1.0)
@@ -155,11 +156,13 @@ def test_a_message_without_a_subject_borrows_the_article_s_words() -> None:
 
 
 def test_a_short_answer_after_a_tile_is_read_against_the_tile_topic() -> None:
+    # "mistet" alone could be anything; after the tile it borrows the tile's word.
     shares = {"koerekort-mistet": 0.30, "mitid-mistet-telefon": 0.40}
-    retriever = FixedRetriever({"mistet": (shares, 0.90)})
+    retriever = FixedRetriever({"mistet kørekort": (shares, 0.90)})
     decision = AnswerEngine(ARTICLES, retriever, THRESHOLDS).decide(
         "mistet", context=Context("koerekort")
     )
+    assert retriever.asked[-1] == "mistet kørekort"
     assert decision.article.id == "koerekort-mistet"
 
 
@@ -206,3 +209,18 @@ def test_the_intent_hint_of_a_fallback_is_its_best_real_intent() -> None:
     assert intent_hint("ask_mitid", 0.9, (), INTENT_TOPICS) == ("mitid", 0.9)
     assert intent_hint("out_of_scope", 0.7, (), INTENT_TOPICS) == ("out_of_scope", 0.7)
     assert intent_hint("greet", 0.99, (), INTENT_TOPICS) == (None, 0.0)
+
+
+@pytest.mark.parametrize("text", ["jeg har mistet mit kort", "kort væk", "glemt kode", "min app"])
+def test_a_message_that_could_be_about_several_things_is_asked_about(text: str) -> None:
+    assert is_vague(text)
+    # Even when the retriever leans clearly on one article, the citizen is asked which.
+    retriever = FixedRetriever({text: ({"koerekort-mistet": 0.8, "pas-bestil": 0.1}, 0.95)})
+    decision = AnswerEngine(ARTICLES, retriever, THRESHOLDS).decide(text)
+    assert decision.outcome is Outcome.CLARIFY
+    assert len(decision.choices) >= 2
+
+
+@pytest.mark.parametrize("text", ["mistet kørekort", "glemt kode til mitid", "mistet pas"])
+def test_a_message_that_names_its_subject_is_not_vague(text: str) -> None:
+    assert not is_vague(text)

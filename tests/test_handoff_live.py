@@ -351,8 +351,8 @@ def test_second_misunderstanding_in_a_row_goes_to_a_person(
 ) -> None:
     session = new_session()
     first = stack.chat(session, "blorp fnarg")
-    assert first["handoff"] is None and "forstod jeg ikke" in first["messages"][0]["text"]
-    second = stack.chat(session, "hvad")
+    assert first["handoff"] is None and "ikke et godt svar" in first["messages"][0]["text"]
+    second = stack.chat(session, "fnurp blik blak")
     assert "forstår desværre ikke" in second["messages"][0]["text"]
     assert second["handoff"]["state"] == "queued"
     with session_scope(stack.db) as db:

@@ -85,12 +85,16 @@ def test_tiles_up_front_large_targets_and_an_answer(live, page: Page) -> None:
     assert storage_sizes(page) == [0, 0]  # nothing stored before anyone touches it
 
     tap_tile(page, "Kørekort")
+    # The tile shows what it covers; a choice gives the answer.
+    page.get_by_role("button", name="Forny dit kørekort").click()
     answer = page.locator(".bc-bot").last
     expect(answer).to_contain_text("kørekort")
     # At the kiosk a web address is written out, not a link that would open a new tab.
     expect(answer.locator(".bc-url")).to_contain_text("https://")
     assert answer.locator("a").count() == 0
-    expect(page.locator(".bc-citizen .bc-bubble")).to_have_text(["Kørekort"])
+    expect(page.locator(".bc-citizen .bc-bubble")).to_have_text(
+        ["Kørekort", "Forny dit kørekort"]
+    )
     assert conversation_state(live, kiosk_session(page)) == "bot"
 
 

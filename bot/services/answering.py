@@ -105,6 +105,14 @@ _PEOPLE = {
     "forælder", "foraelder", "bror", "soester", "barnebarn", "nabo", "familie", "kaereste",
     "svigermor", "svigerfar", "oldefar", "oldemor", "bedstemor", "bedstefar",
 }
+# Words that could be about several of our subjects: "jeg har mistet mit kort" may be the
+# health card, the driving licence or a NemID key card. A message made only of these (and
+# generic words) is asked about, never answered with a guess, unless the conversation says
+# which one.
+_VAGUE = {
+    "miste", "kort", "kode", "app", "appen", "vaek", "vaekke", "ny", "nytte", "bestille",
+    "glemme", "hjaelp", "brug", "problem", "fejl", "virke", "login", "logge",
+}
 # Up to this many words, a message in the middle of a conversation is read against it
 # ("mistet" after the Kørekort tile, "17 år", "og hvad med sfo?").
 SHORT_MESSAGE_WORDS = 3
@@ -113,6 +121,11 @@ SHORT_MESSAGE_WORDS = 3
 def content_words(text: str) -> list[str]:
     words = content_lemmas(text)
     return [w for w in words if w not in _GENERIC and w not in _PEOPLE and not w.isdigit()]
+
+
+def is_vague(text: str) -> bool:
+    words = content_words(text)
+    return bool(words) and all(w in _VAGUE for w in words)
 
 
 def looks_like_follow_up(text: str) -> bool:
@@ -182,7 +195,11 @@ class AnswerEngine:
             subjectless = not content_words(text)
             if subjectless or not (fresh and alone[0][0][0].topic != context.topic):
                 return self._decision(self._in_context(text, priors, context), True)
-        return self._decision(alone, False)
+        decision = self._decision(alone, False)
+        if decision.outcome is Outcome.ANSWER and is_vague(text):
+            offered = max(2, sum(1 for _, share in decision.ranked if share >= t.clarify))
+            return Decision(Outcome.CLARIFY, decision.ranked, False, offered)
+        return decision
 
     def _in_context(
         self, text: str, priors: dict[str, float], context: Context
@@ -193,7 +210,12 @@ class AnswerEngine:
         article_priors: dict[str, float] = {}
         if context.article_id in self.articles:
             article_priors[context.article_id] = 1.0 + t.article_prior
-        query = text if content_words(text) else f"{text} {self._context_phrase(context)}"
+        # "gælder det også for børn?" keeps its own words: who it is for picks the sibling
+        # article (a child's passport), where "hvor gør jeg det?" and "mistet" after the
+        # Kørekort tile need the context's words to say what they are about.
+        own_words = [w for w in content_words(text) if w not in _VAGUE]
+        own_words += sorted(set(content_lemmas(text)) & _PEOPLE)
+        query = text if own_words else f"{text} {self._context_phrase(context)}"
         return self._ordered(self.ranking(query, topic_priors, article_priors))
 
     def _ordered(self, ranking: Ranking) -> tuple[list[tuple[Article, float]], float]:

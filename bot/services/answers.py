@@ -12,6 +12,7 @@ says what the turn was (``kind``) so the gateway can store it for the staff's in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -179,6 +180,36 @@ def confident_answer(
     return answer if answer.kind == "answer" else None
 
 
+# A question the NLU sent elsewhere (to a person, a complaint, the course list) still gets
+# its article when the retriever is this sure of it: "hvor mange år gælder et pas for en
+# voksen?" read as a wish for a person, or a story about a father read as a complaint.
+CLEAR_SHARE = 0.6
+CLEAR_MIN_WORDS = 4
+# Words that ask for a person outright: those are never answered with an article instead.
+_ASKS_FOR_A_PERSON = re.compile(
+    r"medarbejder|personale|bibliotekar|menneske|\bperson\b|rigtig\s+person|tale\s+med|"
+    r"snakke\s+med|ringe?\s+(?:mig\s+)?op|klage",
+    re.IGNORECASE,
+)
+
+
+def clear_question_answer(
+    message: str,
+    context: Context | None = None,
+    *,
+    engine: KnowledgeEngine | None = None,
+    library: Library | None = None,
+) -> Answer | None:
+    """The article for a message that is plainly a question one article answers, else None."""
+    if len(message.split()) < CLEAR_MIN_WORDS or _ASKS_FOR_A_PERSON.search(message):
+        return None
+    engine = engine or get_engine()
+    decision = engine.decide(message, context=context)
+    if decision.outcome is not Outcome.ANSWER or decision.ranked[0][1] < CLEAR_SHARE:
+        return None
+    return render(decision, message, None, engine, library)
+
+
 # --- topic overviews (tiles) ----------------------------------------------------------------
 
 
@@ -262,7 +293,7 @@ def build_retriever(articles: dict[str, Article], cache_dir: Path) -> Hybrid:
 THRESHOLDS = Thresholds(
     answer=0.35,
     margin=0.1,
-    similar=0.885,
+    similar=0.88,
     clarify=0.12,
     related=0.87,
     follow_up_similar=0.84,
