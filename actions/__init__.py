@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from bot.core.config import Settings, load_settings
 from bot.core.logs import install_log_scrubbing
 from bot.db import session as db
-from bot.services.answers import KnowledgeEngine, get_engine
+from bot.services.answers import KnowledgeEngine, engine_for
 from bot.services.handoff import HandoffService
 from bot.services.library import Library, load_library
 
@@ -39,7 +39,7 @@ class ActionConfig:
     @property
     def engine(self) -> KnowledgeEngine:
         """The answer engine over the knowledge base (rebuilt when an article changes)."""
-        return get_engine(self.settings.knowledge_dir, self.settings.cache_dir)
+        return engine_for(self.settings)
 
     @property
     def knowledge(self) -> dict[str, Any]:

@@ -9,7 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.handoff_support import STAFF_PASSWORD
 
 CHROMIUM = shutil.which("chromium")
 # Without the background-networking flags Chromium keeps calling out, which this closed
@@ -54,3 +57,24 @@ def open_page(browser: Browser, width: int = 1280, height: int = 800) -> Iterato
 def page(browser: Browser) -> Iterator[Page]:
     with open_page(browser) as page:
         yield page
+
+
+def serious_violations(page: Page) -> list[str]:
+    """axe's serious and critical findings on the page as it is now (WCAG 2.1 AA)."""
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def staff_sign_in(
+    page: Page, base_url: str, username: str, password: str = STAFF_PASSWORD
+) -> None:
+    """Sign in on the console's login page; lands on the console."""
+    page.goto(f"{base_url}/staff/login")
+    page.get_by_label("Brugernavn").fill(username)
+    page.get_by_label("Adgangskode").fill(password)
+    page.get_by_role("button", name="Log ind").click()
+    expect(page).to_have_url(f"{base_url}/staff")

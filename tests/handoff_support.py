@@ -52,10 +52,10 @@ def avoid_midnight_gap() -> None:
         time.sleep((midnight - now).total_seconds() + 2)
 
 
-def ensure_staff(url: str, username: str, name: str) -> None:
+def ensure_staff(url: str, username: str, name: str, role: str = "staff") -> None:
     """Create the account unless an earlier test did (the live database is shared)."""
     with contextlib.suppress(AccountError):
-        create_staff(url, username, name, STAFF_PASSWORD)
+        create_staff(url, username, name, STAFF_PASSWORD, role=role)
 
 
 def add_staff(url: str, username: str = "anna", name: str = "Anna Holm") -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +65,30 @@ def test_the_password_is_not_an_argument(sqlite_url: str) -> None:
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 2 and "unrecognized arguments" in result.stderr
+
+
+def test_add_with_a_role_and_change_it(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, output = run(
+        sqlite_url, "add", "--role", "editor", "--username", "erik", "--name", "Erik Berg",
+        "--password-stdin", stdin=STAFF_PASSWORD + "\n", monkeypatch=monkeypatch,
+    )
+    assert (code, output) == (0, "Added staff account erik (Erik Berg) as editor.\n")
+    assert login(sqlite_url, "erik", STAFF_PASSWORD)[1].role == "editor"
+    assert "editor" in run(sqlite_url, "list", monkeypatch=monkeypatch)[1]
+    code, output = run(sqlite_url, "role", "--username", "erik", "--role", "admin",
+                       monkeypatch=monkeypatch)
+    assert (code, output) == (0, "Staff account erik is now admin.\n")
+    assert login(sqlite_url, "erik", STAFF_PASSWORD)[1].may("admin")
+    with pytest.raises(SystemExit):  # argparse refuses an unknown role
+        run(sqlite_url, "role", "--username", "erik", "--role", "chef", monkeypatch=monkeypatch)
+
+
+def test_knowledge_import_and_export(sqlite_url: str, tmp_path: Path) -> None:
+    out = io.StringIO()
+    assert main(["--database-url", sqlite_url, "knowledge", "import"], out=out) == 0
+    assert out.getvalue().startswith("Articles: 102 added, 0 updated")
+    out = io.StringIO()
+    assert main(["--database-url", sqlite_url, "knowledge", "export", "--out", str(tmp_path)],
+                out=out) == 0
+    assert out.getvalue() == f"Wrote 102 article(s) to {tmp_path}.\n"
+    assert (tmp_path / "mitid" / "mitid-app.md").exists()

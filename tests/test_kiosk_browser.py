@@ -14,12 +14,11 @@ import time
 
 import httpx
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from bot.db.models import Conversation
 from bot.db.session import session_scope
-from tests.fixtures_browser import DOCS
+from tests.fixtures_browser import DOCS, serious_violations
 
 pytestmark = [
     pytest.mark.live,
@@ -68,15 +67,6 @@ def text_size(page: Page) -> float:
     return page.evaluate(
         "parseFloat(getComputedStyle(document.querySelector('.bc-bubble')).fontSize)"
     )
-
-
-def serious_violations(page: Page) -> list[str]:
-    results = Axe().run(page)
-    return [
-        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']]}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 # --- tests ---------------------------------------------------------------------------------

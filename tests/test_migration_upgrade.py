@@ -195,7 +195,8 @@ def test_upgrade_from_the_previous_release_keeps_every_row(empty_url: str) -> No
         note = session.execute(select(HandoffNote)).scalar_one()
         assert note.staff is not None and note.staff.username == "anna"
         assert session.execute(select(StaffSession)).scalar_one().staff.active
-        assert session.get(StaffUser, 1) is not None
+        anna = session.get(StaffUser, 1)
+        assert anna is not None and anna.role == "staff"  # accounts from before roles: staff
         detail = session.execute(select(AuditEvent.detail).where(AuditEvent.id == 2)).scalar_one()
         assert detail == {"outcome": "resolved"}
 

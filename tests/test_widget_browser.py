@@ -18,13 +18,12 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from bot.db.models import ChatMessage
 from bot.db.session import session_scope
 from bot.db.transcripts import add_message
-from tests.fixtures_browser import DOCS, TIMEOUT
+from tests.fixtures_browser import DOCS, TIMEOUT, serious_violations
 from tests.fixtures_live import free_port
 
 pytestmark = [
@@ -120,15 +119,6 @@ def session_id(page: Page) -> str:
 
 def transcript(live, session: str) -> list[dict]:
     return httpx.get(f"{live.url}/api/conversation/{session}").json()["messages"]
-
-
-def serious_violations(page: Page) -> list[str]:
-    results = Axe().run(page)
-    return [
-        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']]}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 # --- tests ---------------------------------------------------------------------------------

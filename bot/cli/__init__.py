@@ -4,12 +4,13 @@ Examples::
 
     python -m bot db upgrade
     python -m bot seed
+    python -m bot knowledge import      # knowledge/*.md into the article store
     python -m bot slots open --branch nord --from 2026-12-01 --to 2026-12-31 \\
         --weekdays tue,thu --start 13:00 --end 17:00 --minutes 30
     python -m bot bookings export --date 2026-12-03 --out dagens-bookinger.csv
 
-One module per group of commands (bot/cli/library.py, staff.py, seed.py), each registering
-its own sub-parsers; they share bot/cli/common.py and never import this module.
+One module per group of commands (bot/cli/library.py, staff.py, seed.py, knowledge.py), each
+registering its own sub-parsers; they share bot/cli/common.py and never import this module.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import IO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.cli import library, privacy, seed, staff
+from bot.cli import knowledge, library, privacy, seed, staff
 from bot.cli.common import CommandError, Handler
 from bot.core.config import SettingsError, load_settings
 from bot.db import session as db
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     staff.add_staff_parsers(commands)
     seed.add_seed_parser(commands)
     privacy.add_privacy_parsers(commands)
+    knowledge.add_knowledge_parsers(commands)
     return parser
 
 

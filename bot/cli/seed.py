@@ -8,7 +8,10 @@ from typing import IO, Any
 from bot.cli.common import CommandError
 from bot.db.models import local_now
 from bot.db.session import session_scope
+from bot.services.articles import ArticleService
+from bot.services.demo_conversations import seed_demo_conversations
 from bot.services.demo_data import SEED_DAYS, has_data, seed_demo
+from bot.services.knowledge import load_articles
 from bot.services.library import load_library
 
 
@@ -17,6 +20,10 @@ def add_seed_parser(commands: Any) -> None:
     mode = seed.add_mutually_exclusive_group()
     mode.add_argument("--force", action="store_true", help="seed even if data exists")
     mode.add_argument("--if-empty", action="store_true", help="quietly skip if data exists")
+    seed.add_argument(
+        "--conversations", type=int, default=0, metavar="N",
+        help="also N demo conversations over the last 30 days (for the insight page)",
+    )
     seed.set_defaults(func=cmd_seed)
 
 
@@ -30,6 +37,17 @@ def cmd_seed(args: argparse.Namespace, out: IO[str]) -> int:
                 return 0
             raise CommandError("The database already has data; use --force to seed anyway.")
         counts = seed_demo(session, library, today)
+        if args.conversations > 0:
+            articles = ArticleService.from_settings(args.settings)
+            demo = seed_demo_conversations(
+                session, articles.articles() or load_articles(), args.conversations,
+                branches=tuple(b.id for b in library.branches),
+            )
+            print(
+                f"Seeded {demo.conversations} demo conversation(s) with {demo.messages} "
+                f"message(s) and {demo.tickets} handoff(s).",
+                file=out,
+            )
     print(
         f"Seeded {counts.branches} branch(es), {counts.slots} IT help slot(s) for the next "
         f"{SEED_DAYS} days, {counts.courses} course(s), {counts.sessions} course session(s) "

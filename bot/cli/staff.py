@@ -1,6 +1,8 @@
 """`python -m bot staff ...`: staff accounts for the console (registered by bot/cli/__init__.py).
 
     python -m bot staff add --username anna --name "Anna Holm"        # asks for the password
+    python -m bot staff add --role editor --username bo --name "Bo Berg"   # may edit articles
+    python -m bot staff role --username anna --role admin                  # also accounts
     printf '%s\\n' "$PASSWORD" | python -m bot staff add --username anna --name "Anna Holm" \\
         --password-stdin
     python -m bot staff list
@@ -18,13 +20,17 @@ import sys
 from typing import IO, Any
 
 from bot.cli.common import CommandError
+from bot.db.models import ROLES
 from bot.services.staff_auth import (
     AccountError,
     check_password,
     create_staff,
     list_staff,
     set_disabled,
+    set_role,
 )
+
+ROLE_HELP = "staff (chats, notes, insight), editor (also articles), admin (also accounts)"
 
 
 def add_staff_parsers(commands: Any) -> None:
@@ -34,10 +40,15 @@ def add_staff_parsers(commands: Any) -> None:
     add = staff.add_parser("add", help="create an account (password from a prompt or stdin)")
     add.add_argument("--username", required=True, help="lower case, e.g. anna")
     add.add_argument("--name", required=True, help="shown to citizens, e.g. 'Anna Holm'")
+    add.add_argument("--role", choices=ROLES, default="staff", help=ROLE_HELP)
     add.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     add.set_defaults(func=cmd_staff_add)
+    role = staff.add_parser("role", help="give an account another role")
+    role.add_argument("--username", required=True)
+    role.add_argument("--role", choices=ROLES, required=True, help=ROLE_HELP)
+    role.set_defaults(func=cmd_staff_role)
     staff.add_parser("list", help="list the accounts").set_defaults(func=cmd_staff_list)
     for action, func in (("disable", cmd_staff_disable), ("enable", cmd_staff_enable)):
         parser = staff.add_parser(action, help=f"{action} an account")
@@ -63,10 +74,22 @@ def _read_password(args: argparse.Namespace) -> str:
 def cmd_staff_add(args: argparse.Namespace, out: IO[str]) -> int:
     password = _read_password(args)
     try:
-        account = create_staff(args.settings.database_url, args.username, args.name, password)
+        account = create_staff(
+            args.settings.database_url, args.username, args.name, password, role=args.role
+        )
     except AccountError as exc:
         raise CommandError(str(exc)) from exc
-    print(f"Added staff account {account.username} ({account.name}).", file=out)
+    role = "" if account.role == "staff" else f" as {account.role}"
+    print(f"Added staff account {account.username} ({account.name}){role}.", file=out)
+    return 0
+
+
+def cmd_staff_role(args: argparse.Namespace, out: IO[str]) -> int:
+    try:
+        account = set_role(args.settings.database_url, args.username, args.role)
+    except AccountError as exc:
+        raise CommandError(str(exc)) from exc
+    print(f"Staff account {account.username} is now {account.role}.", file=out)
     return 0
 
 
@@ -78,7 +101,11 @@ def cmd_staff_list(args: argparse.Namespace, out: IO[str]) -> int:
     for account in accounts:
         last = f"{account.last_login_at:%Y-%m-%d %H:%M} UTC" if account.last_login_at else "never"
         status = "active" if account.active else "disabled"
-        print(f"{account.username:<20} {status:<9} last login {last:<22} {account.name}", file=out)
+        print(
+            f"{account.username:<20} {account.role:<7} {status:<9} last login {last:<22} "
+            f"{account.name}",
+            file=out,
+        )
     return 0
 
 

@@ -139,6 +139,10 @@ class Settings(BaseSettings):
     sms_token: str = ""
     sms_sender: str = "Biblioteket"
 
+    # --- articles ---
+    # Articles whose review date is older than this are listed as due for review.
+    article_review_months: Positive = 6
+
     # --- staff and handoff ---
     handoff_timeout_seconds: Positive = 300
     # False only for plain-http localhost development and tests (browsers drop Secure cookies).

@@ -23,13 +23,14 @@ How double booking is made impossible at the database level:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -41,6 +42,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bot.core.handoff_states import ConversationState, Kind, Status
@@ -260,7 +262,11 @@ class Conversation(Base):
     """A chat session (owned by the gateway); ``id`` is the chat session id."""
 
     __tablename__ = "conversations"
-    __table_args__ = (CheckConstraint(_in("state", CONVERSATION_STATES), name="state"),)
+    __table_args__ = (
+        CheckConstraint(_in("state", CONVERSATION_STATES), name="state"),
+        # The insight page reads conversations and messages by period.
+        Index("ix_conversations_created_at", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     channel: Mapped[str] = mapped_column(
@@ -300,6 +306,7 @@ class ChatMessage(Base):
         # Unique, so it is both the per-conversation ordering index and the guard against two
         # writers using the same sequence number.
         Index("ix_chat_messages_conversation_id_seq", "conversation_id", "seq", unique=True),
+        Index("ix_chat_messages_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -309,7 +316,10 @@ class ChatMessage(Base):
     seq: Mapped[int] = mapped_column(Integer, nullable=False)
     sender: Mapped[str] = mapped_column(String(16), nullable=False)
     text: Mapped[str] = mapped_column(Text, nullable=False)
-    payload: Mapped[Any | None] = mapped_column(JSON, nullable=True)  # buttons etc.
+    # buttons etc.; JSONB on PostgreSQL, so the insight queries read fields without reparsing.
+    payload: Mapped[Any | None] = mapped_column(
+        JSON().with_variant(JSONB(), "postgresql"), nullable=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
 
     conversation: Mapped[Conversation] = relationship(Conversation, back_populates="messages")
@@ -328,13 +338,22 @@ TICKET_KINDS = tuple(kind.value for kind in Kind)
 TICKET_STATUSES = tuple(status.value for status in Status)
 
 
+# Console roles, each including the ones before it: staff (chats, notes, insight), editor
+# (also the knowledge articles), admin (also staff accounts).
+ROLES = ("staff", "editor", "admin")
+
+
 class StaffUser(Base):
     __tablename__ = "staff_users"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)  # lower case
     name: Mapped[str] = mapped_column(String(200), nullable=False)  # shown to citizens
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)  # argon2id
+    role: Mapped[str] = mapped_column(
+        String(16), nullable=False, default="staff", server_default="staff"
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     # A timestamp instead of a flag: disabling is rare and worth knowing when it happened.
@@ -504,4 +523,87 @@ class LookupFailure(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # sha256 of "session:…" or "contact:…"
     key: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
+
+
+# --- Knowledge articles edited in the console (issue #10) ------------------------------------
+#
+# The app database is where every gateway and action-server instance reads the articles, so a
+# saved change answers the next question everywhere. knowledge/*.md seeds it (`python -m bot
+# knowledge import`, also run by `make run`) and `python -m bot knowledge export` writes it back.
+# Every change is a new row in article_versions, in the same transaction as the article row:
+# max(article_versions.id) is the cheap stamp the answer engine's cache keys on.
+
+ARTICLE_ACTIONS = ("imported", "created", "edited", "restored", "question_added")
+
+
+class _ArticleContent:
+    """The fields of an article's front matter plus its body (an article and its versions)."""
+
+    topic: Mapped[str] = mapped_column(String(32), nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    source: Mapped[str] = mapped_column(String(500), nullable=False)
+    reviewed: Mapped[date] = mapped_column(Date, nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    questions: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    related: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+
+
+class KnowledgeArticle(_ArticleContent, Base):
+    """The current version of one article; ids are permanent (knowledge/_moved.yml)."""
+
+    __tablename__ = "articles"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
+    # None: imported from knowledge/, not changed in the console since.
+    updated_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    def __repr__(self) -> str:
+        return f"<KnowledgeArticle {self.id} v{self.version}>"
+
+
+class ArticleVersion(_ArticleContent, Base):
+    """Every version of every article, with who made it and when (kept for restore)."""
+
+    __tablename__ = "article_versions"
+    __table_args__ = (
+        UniqueConstraint("article_id", "version"),
+        CheckConstraint(_in("action", ARTICLE_ACTIONS), name="action"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    article_id: Mapped[str] = mapped_column(ForeignKey("articles.id"), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    staff_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # no FK: outlives accounts
+    username: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    restored_from: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
+
+    def __repr__(self) -> str:
+        return f"<ArticleVersion {self.article_id} v{self.version} {self.action}>"
+
+
+MISSED_ACTIONS = ("dismissed", "added_example", "new_article")
+
+
+class MissedQuestionAction(Base):
+    """What staff did with a group of "Spørgsmål uden godt svar" (keyed by the group's
+    normalised text). A group stays hidden until a question of it is asked again after the
+    action, so a dismissed question that keeps coming back shows up again."""
+
+    __tablename__ = "missed_question_actions"
+    __table_args__ = (
+        CheckConstraint(_in("action", MISSED_ACTIONS), name="action"),
+        Index("ix_missed_question_actions_group_key", "group_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_key: Mapped[str] = mapped_column(String(64), nullable=False)
+    action: Mapped[str] = mapped_column(String(16), nullable=False)
+    article_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    staff_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    username: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)

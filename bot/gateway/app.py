@@ -26,11 +26,15 @@ from bot.gateway.errors import install_error_handler
 from bot.gateway.guard import Guard
 from bot.gateway.hub import make_hub
 from bot.gateway.rasa_client import RasaClient
+from bot.gateway.routes.articles import invalid_handler
+from bot.gateway.routes.articles import router as articles_router
 from bot.gateway.routes.citizen import add_cors, allowed_origins
 from bot.gateway.routes.citizen import router as citizen_router
+from bot.gateway.routes.insight import router as insight_router
 from bot.gateway.routes.legal import router as legal_router
 from bot.gateway.routes.staff import router as staff_router
 from bot.gateway.security import FrontDoorMiddleware
+from bot.services.articles import ArticleInvalid
 from bot.services.notify import Notifier, send_reminders
 from bot.services.privacy import purge
 from bot.services.staff_auth import StaffPolicy
@@ -120,6 +124,9 @@ def create_app(settings: Settings | None = None, rasa: RasaClient | None = None)
     app.include_router(citizen_router)
     app.include_router(legal_router)
     app.include_router(staff_router)
+    app.include_router(articles_router)
+    app.include_router(insight_router)
+    app.add_exception_handler(ArticleInvalid, invalid_handler)
     add_cors(app, origins)
     # Outermost: the body limit and the headers cover every route, CORS answers included.
     app.add_middleware(FrontDoorMiddleware, frame_ancestors=origins)

@@ -13,6 +13,7 @@ says what the turn was (``kind``) so the gateway can store it for the staff's in
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -20,9 +21,15 @@ from typing import Any
 
 import yaml
 
-from bot.core.config import DEFAULT_CACHE_DIR, DEFAULT_KNOWLEDGE_DIR
+from bot.core.config import DEFAULT_CACHE_DIR, DEFAULT_KNOWLEDGE_DIR, Settings
 from bot.services.answering import AnswerEngine, Context, Decision, Outcome, Thresholds
-from bot.services.knowledge import Article, knowledge_fingerprint, load_articles
+from bot.services.articles import ArticleService, store_stamp
+from bot.services.knowledge import (
+    Article,
+    knowledge_fingerprint,
+    load_articles,
+    side_fingerprint,
+)
 from bot.services.library import Library, find_branch, format_opening_hours, load_library
 from bot.services.retrieval import Bm25Lemmas, DenseE5, Hybrid, LinearSvmClassifier
 
@@ -88,16 +95,19 @@ def render_article(
     message: str = "",
     engine: KnowledgeEngine | None = None,
     library: Library | None = None,
+    *,
+    articles: Mapping[str, Article] | None = None,
 ) -> Answer:
-    engine = engine or get_engine()
+    """The article as the citizen sees it; ``articles`` gives the related articles' titles
+    (default: the engine's; the editor's preview passes the store's, without an engine)."""
+    if articles is None:
+        articles = (engine or get_engine()).articles
     text = article.body
     if OPENING_HOURS_PLACEHOLDER in text:
         library = library or load_library()
         hours = format_opening_hours(find_branch(message, library), library)
         text = text.replace(OPENING_HOURS_PLACEHOLDER, hours)
-    buttons = [
-        article_button(engine.articles[r]) for r in article.related if r in engine.articles
-    ]
+    buttons = [article_button(articles[r]) for r in article.related if r in articles]
     buttons = SERVICE_BUTTONS.get(article.topic, []) + buttons
     return Answer(
         kind="answer",
@@ -146,8 +156,8 @@ def answer_question(
 ) -> Answer:
     """The reply to a knowledge question; a named article (a button) wins.
 
-    ``engine`` and ``library`` come from the caller's settings (get_engine(knowledge_dir,
-    cache_dir), load_library(library_config)); left out, the shipped ones."""
+    ``engine`` and ``library`` come from the caller's settings (engine_for(settings),
+    load_library(library_config)); left out, the shipped ones."""
     engine = engine or get_engine()
     if article_id:
         article = engine.article(article_id)
@@ -225,7 +235,7 @@ def load_overviews(directory: Path) -> dict[str, Overview]:
 
 def overview(topic: str, engine: KnowledgeEngine | None = None) -> Answer | None:
     engine = engine or get_engine()
-    entry = _overviews(engine.directory).get(topic)
+    entry = _overviews(engine.directory, side_fingerprint(engine.directory)).get(topic)
     if entry is None:
         return None
     buttons = [
@@ -238,7 +248,7 @@ def overview(topic: str, engine: KnowledgeEngine | None = None) -> Answer | None
 
 
 @lru_cache(maxsize=4)
-def _overviews(directory: Path) -> dict[str, Overview]:
+def _overviews(directory: Path, _fingerprint: tuple) -> dict[str, Overview]:
     return load_overviews(directory)
 
 
@@ -296,13 +306,43 @@ THRESHOLDS = Thresholds(
 def get_engine(
     directory: Path = DEFAULT_KNOWLEDGE_DIR, cache_dir: Path = DEFAULT_CACHE_DIR
 ) -> KnowledgeEngine:
-    """The engine over settings.knowledge_dir (embeddings cached in settings.cache_dir)."""
+    """The engine over the Markdown files of ``directory`` (embeddings cached in
+    ``cache_dir``), rebuilt when a file changes; what the chat uses is :func:`engine_for`."""
     directory = directory.resolve()
     return _engine(directory, knowledge_fingerprint(directory), cache_dir)
 
 
+def engine_for(settings: Settings) -> KnowledgeEngine:
+    """The engine the chat answers with: over the article store in the app database (where
+    the console saves articles; every instance reads it), or over the Markdown files of
+    settings.knowledge_dir while the store is empty or not there.
+
+    Cached by the store's stamp (one index lookup per call) and the files' fingerprint, so a
+    saved change answers the next question. A rebuild is quick: the embedder is shared by the
+    process and only new texts are embedded (bot/services/embeddings.py)."""
+    knowledge_dir = settings.knowledge_dir.resolve()
+    stamp = store_stamp(settings.database_url)
+    if stamp is None:
+        return get_engine(knowledge_dir, settings.cache_dir)
+    return _store_engine(
+        settings.database_url, stamp, knowledge_dir, side_fingerprint(knowledge_dir),
+        settings.cache_dir,
+    )
+
+
+def _moved(directory: Path) -> dict[str, str]:
+    path = directory / "_moved.yml"
+    return dict((yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}) or {})
+
+
 @lru_cache(maxsize=2)
 def _engine(directory: Path, fingerprint: tuple, cache_dir: Path) -> KnowledgeEngine:
-    moved_path = directory / "_moved.yml"
-    moved = yaml.safe_load(moved_path.read_text(encoding="utf-8")) if moved_path.exists() else {}
-    return KnowledgeEngine(load_articles(directory), dict(moved or {}), cache_dir, directory)
+    return KnowledgeEngine(load_articles(directory), _moved(directory), cache_dir, directory)
+
+
+@lru_cache(maxsize=2)
+def _store_engine(
+    url: str, stamp: int, knowledge_dir: Path, _side: tuple, cache_dir: Path
+) -> KnowledgeEngine:
+    articles = ArticleService(url, knowledge_dir).articles()
+    return KnowledgeEngine(articles, _moved(knowledge_dir), cache_dir, knowledge_dir)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +29,7 @@ class Embedder:
         self._cache_path = cache_dir / "embeddings-e5-small-q4.npz" if cache_dir else None
         self._cache: dict[str, np.ndarray] = {}
         self._dirty = False
+        self._lock = threading.Lock()
         if self._cache_path and self._cache_path.exists():
             with np.load(self._cache_path) as stored:
                 self._cache = {key: stored[key] for key in stored.files}
@@ -41,6 +44,10 @@ class Embedder:
         return self._many(texts, "passage")
 
     def _many(self, texts: list[str], kind: str) -> np.ndarray:
+        with self._lock:  # one shared embedder per process (see ``shared_embedder``)
+            return self._many_locked(texts, kind)
+
+    def _many_locked(self, texts: list[str], kind: str) -> np.ndarray:
         keys = [_key(text, kind) for text in texts]
         missing = [(k, t) for k, t in zip(keys, texts, strict=True) if k not in self._cache]
         if missing:
@@ -62,6 +69,14 @@ class Embedder:
         np.savez(partial, **self._cache)
         partial.replace(self._cache_path)
         self._dirty = False
+
+
+@lru_cache(maxsize=4)
+def shared_embedder(cache_dir: Path | None) -> Embedder:
+    """One embedder per process and cache: loading the model and the cached vectors takes
+    seconds, so an index rebuilt after an article is saved reuses them and only embeds the
+    texts that changed (tens of milliseconds each)."""
+    return Embedder(cache_dir)
 
 
 def _key(text: str, kind: str) -> str:

@@ -86,6 +86,11 @@ def knowledge_fingerprint(directory: Path) -> tuple[tuple[str, float], ...]:
     return tuple(sorted((str(p), p.stat().st_mtime) for p in files))
 
 
+def side_fingerprint(directory: Path) -> tuple[tuple[str, float], ...]:
+    """Changes whenever the overviews or the moved ids (knowledge/_*.yml) change on disk."""
+    return tuple(sorted((str(p), p.stat().st_mtime) for p in directory.glob("_*.yml")))
+
+
 @lru_cache(maxsize=4)
 def _load_cached(directory: Path, _fingerprint: tuple) -> dict[str, Article]:
     articles: dict[str, Article] = {}

@@ -265,9 +265,9 @@ class DenseE5(Retriever):
 
     def __init__(self, articles: Mapping[str, Article], cache_dir: Path | None = None) -> None:
         super().__init__(articles)
-        from bot.services.embeddings import Embedder
+        from bot.services.embeddings import shared_embedder
 
-        self._embedder = Embedder(cache_dir)
+        self._embedder = shared_embedder(cache_dir)
         questions, question_owners, sentences, sentence_owners = [], [], [], []
         for position, article in enumerate(self.articles.values()):
             for text in (article.title, *article.questions):

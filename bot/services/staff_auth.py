@@ -36,7 +36,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.core.config import Settings
-from bot.db.models import AuditEvent, StaffSession, StaffUser, utc_now
+from bot.db.models import ROLES, AuditEvent, StaffSession, StaffUser, utc_now
 from bot.db.session import session_scope
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -112,6 +112,10 @@ class StaffIdentity:
     name: str
     session_id: str  # SHA-256 of the cookie token
     csrf_token: str
+    role: str = "staff"
+
+    def may(self, role: str) -> bool:
+        return has_role(self.role, role)
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,21 @@ class StaffAccount:
     active: bool
     created_at: datetime
     last_login_at: datetime | None
+    role: str = "staff"
+
+
+ROLE_LABELS = {"staff": "medarbejder", "editor": "redaktør", "admin": "administrator"}
+
+
+def has_role(held: str, needed: str) -> bool:
+    """Roles include the ones before them: admin ⊃ editor ⊃ staff."""
+    return held in ROLES and ROLES.index(held) >= ROLES.index(needed)
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise AccountError(f"The role must be one of {', '.join(ROLES)}.")
+    return role
 
 
 # --- audit ------------------------------------------------------------------------------
@@ -178,12 +197,22 @@ def hash_password(password: str) -> str:
 
 def _account(user: StaffUser) -> StaffAccount:
     return StaffAccount(
-        user.id, user.username, user.name, user.active, user.created_at, user.last_login_at
+        user.id, user.username, user.name, user.active, user.created_at, user.last_login_at,
+        user.role,
     )
 
 
-def create_staff(url: str | None, username: str, name: str, password: str) -> StaffAccount:
+def _identity(user: StaffUser, staff_session: StaffSession) -> StaffIdentity:
+    return StaffIdentity(
+        user.id, user.username, user.name, staff_session.id, staff_session.csrf_token, user.role
+    )
+
+
+def create_staff(
+    url: str | None, username: str, name: str, password: str, role: str = "staff"
+) -> StaffAccount:
     username = normalize_username(username)
+    check_role(role)
     name = " ".join((name or "").split())
     if not name or len(name) > NAME_MAX_CHARS:
         raise AccountError(f"The name must be 1-{NAME_MAX_CHARS} characters.")
@@ -191,10 +220,38 @@ def create_staff(url: str | None, username: str, name: str, password: str) -> St
     with session_scope(url) as session:
         if session.execute(select(StaffUser.id).where(StaffUser.username == username)).first():
             raise AccountError(f"A staff account {username!r} already exists.")
-        user = StaffUser(username=username, name=name, password_hash=password_hash)
+        user = StaffUser(username=username, name=name, password_hash=password_hash, role=role)
         session.add(user)
         session.flush()
-        record_audit(session, "staff_created", staff_id=user.id, username=username)
+        record_audit(
+            session, "staff_created", staff_id=user.id, username=username, detail={"role": role}
+        )
+        return _account(user)
+
+
+def _existing(session: Session, username: str) -> StaffUser:
+    user = session.execute(
+        select(StaffUser).where(StaffUser.username == username)
+    ).scalar_one_or_none()
+    if user is None:
+        raise AccountError(f"No staff account {username!r}.")
+    return user
+
+
+def set_role(
+    url: str | None, username: str, role: str, by: str | None = None
+) -> StaffAccount:
+    """Give an account another role; its open sessions get the new role at once (the role is
+    read from the account on every request)."""
+    username = normalize_username(username)
+    check_role(role)
+    with session_scope(url) as session:
+        user = _existing(session, username)
+        previous, user.role = user.role, role
+        record_audit(
+            session, "staff_role", staff_id=user.id, username=by or username,
+            detail={"account": username, "from": previous, "to": role},
+        )
         return _account(user)
 
 
@@ -208,11 +265,7 @@ def set_disabled(url: str | None, username: str, disabled: bool) -> StaffAccount
     """Disable (and sign out everywhere) or enable an account."""
     username = normalize_username(username)
     with session_scope(url) as session:
-        user = session.execute(
-            select(StaffUser).where(StaffUser.username == username)
-        ).scalar_one_or_none()
-        if user is None:
-            raise AccountError(f"No staff account {username!r}.")
+        user = _existing(session, username)
         now = utc_now()
         if disabled:
             user.disabled_at = user.disabled_at or now
@@ -344,9 +397,7 @@ def login(
         session.add(staff_session)
         user.last_login_at = now
         record_audit(session, "login", staff_id=user.id, username=username, ip=ip)
-        identity = StaffIdentity(
-            user.id, user.username, user.name, staff_session.id, staff_session.csrf_token
-        )
+        identity = _identity(user, staff_session)
     return token, identity
 
 
@@ -366,10 +417,7 @@ def identify(url: str | None, token: str | None, touch: bool = True) -> StaffIde
             return None
         if touch and now - staff_session.last_seen_at >= _TOUCH_EVERY:
             staff_session.last_seen_at = now
-        user = staff_session.staff
-        return StaffIdentity(
-            user.id, user.username, user.name, staff_session.id, staff_session.csrf_token
-        )
+        return _identity(staff_session.staff, staff_session)
 
 
 def touch(url: str | None, session_id: str) -> None:

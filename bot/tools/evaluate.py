@@ -197,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--misses", action="store_true", help="list every miss")
     args = parser.parse_args(argv)
     settings = load_settings()
+    # The committed files, not the console's store: the score belongs to what is in git.
     engine = get_engine(settings.knowledge_dir, settings.cache_dir)
     model = args.model or settings.model_path
     parser_process = None if args.no_nlu else RasaParser(settings.rasa_python, model)

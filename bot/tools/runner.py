@@ -66,12 +66,15 @@ def write_endpoints(settings: Settings) -> Path:
     return path
 
 
-def prepare_database(settings: Settings) -> None:
-    """Migrate the app database and fill the demo library when it is empty."""
+def prepare_database(settings: Settings, demo_conversations: int = 0) -> None:
+    """Migrate the app database, bring new or changed knowledge/*.md files into the article
+    store and fill the demo library (with demo conversations) when it is empty."""
     from bot.cli import main as cli_main
 
-    cli_main(["--database-url", settings.database_url, "db", "upgrade"])
-    cli_main(["--database-url", settings.database_url, "seed", "--if-empty"])
+    url = ["--database-url", settings.database_url]
+    cli_main([*url, "db", "upgrade"])
+    cli_main([*url, "knowledge", "import"])
+    cli_main([*url, "seed", "--if-empty", "--conversations", str(demo_conversations)])
 
 
 @dataclass
@@ -202,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    prepare_database(settings)
+    # A month of demo chats, so the console's "Indsigt" page shows something on a new demo.
+    prepare_database(settings, demo_conversations=400)
     stack = Stack(settings)
     stopping = False
 

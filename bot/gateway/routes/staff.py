@@ -45,9 +45,11 @@ from bot.gateway.requests import SMALL_BODY_BYTES, json_object
 from bot.gateway.security import CONSOLE_CSP, MAX_INT, SESSION_ID_PATTERN, deny
 from bot.gateway.sockets import forward_events
 from bot.services import staff_auth
+from bot.services.articles import ArticleService
 from bot.services.handoff import TOPIC_LABELS, HandoffError, HandoffService
 from bot.services.handoff.timeouts import run_timeout_worker
 from bot.services.staff_auth import StaffIdentity
+from bot.services.transcripts import conversation_subjects
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +166,29 @@ async def writing(
     return identity
 
 
+ROLE_REFUSED = {
+    "editor": "Kun redaktører kan rette artikler. Bed en administrator om rollen redaktør.",
+    "admin": "Kun administratorer kan ændre medarbejderkonti.",
+}
+
+
+def require(role: str, *, write: bool = False) -> Any:
+    """A FastAPI dependency for the console's role-bound routes: :func:`signed_in` (or, with
+    ``write``, :func:`writing`), and the staff member must hold ``role`` (staff, editor,
+    admin; bot/db/models.py ROLES), else 403. The role is read from the account on every
+    request, so a changed role counts at once."""
+    base = writing if write else signed_in
+
+    # A default, not Annotated[...]: the annotations are strings (postponed), resolved in the
+    # module's globals, where ``base`` is not.
+    async def dependency(identity: StaffIdentity = Depends(base)) -> StaffIdentity:
+        if not identity.may(role):
+            raise GatewayError(ROLE_REFUSED.get(role, "Det har du ikke adgang til."), 403)
+        return identity
+
+    return dependency
+
+
 SignedIn = Annotated[StaffIdentity, Depends(signed_in)]
 Writing = Annotated[StaffIdentity, Depends(writing)]
 
@@ -192,7 +217,13 @@ def _set_cookie(
 
 def _staff_json(identity: StaffIdentity) -> dict[str, Any]:
     return {
-        "staff": {"id": identity.staff_id, "username": identity.username, "name": identity.name},
+        "staff": {
+            "id": identity.staff_id,
+            "username": identity.username,
+            "name": identity.name,
+            "role": identity.role,
+            "role_label": staff_auth.ROLE_LABELS.get(identity.role, identity.role),
+        },
         "csrf": identity.csrf_token,
     }
 
@@ -301,14 +332,25 @@ async def ticket_summary(request: Request, ticket_id: TicketId, _: SignedIn) -> 
         "intents": [],
         "slots": [],
         "available": False,
+        "asked_about": [],
+        "articles": [],
     }
     if ticket["conversation_id"]:
+        # In words (topics and article titles), from the transcript: works without Rasa.
+        subjects = await run_in_threadpool(
+            conversation_subjects, _url(request), ticket["conversation_id"], TOPIC_LABELS
+        )
+        summary["asked_about"], summary["articles"] = subjects["topics"], subjects["articles"]
         try:
             tracker = await request.app.state.rasa.tracker(ticket["conversation_id"])
         except AssistantUnavailable:
             return _json(summary)
         summary.update(tracker_summary(tracker))
         summary["available"] = True
+        titles = ArticleService.from_settings(request.app.state.settings)
+        for slot in summary["slots"]:
+            if slot["name"] == "article_id":  # staff read the article's title, not its id
+                slot["value"] = await run_in_threadpool(titles.title, slot["value"])
         if not summary["topic"] and summary.get("last_topic"):
             summary["topic"] = summary["last_topic"]
             summary["topic_label"] = TOPIC_LABELS.get(summary["last_topic"], summary["last_topic"])

@@ -69,6 +69,12 @@
         showCallStatus(message, "k-ok");
       },
       onActivity: () => touch(),
+      // Staff took the call ("En medarbejder er på vej: Anna …") or closed it unanswered:
+      // said by the call button too, where the citizen waiting at the screen looks.
+      onIncoming: (message) => {
+        if (message.kiosk === "coming") showCallStatus(message.text, "k-ok");
+        else if (message.kiosk === "closed") showCallStatus(message.text, "k-failed");
+      },
       onBusy: (busy) => {
         for (const tile of tiles.querySelectorAll("button")) {
           tile.setAttribute("aria-disabled", String(busy));

@@ -52,6 +52,8 @@ from bot.services.handoff.texts import (
     CLOSED_TEXT,
     KIOSK_ALREADY_CALLED,
     KIOSK_CALLED,
+    KIOSK_CLOSED_UNANSWERED,
+    KIOSK_COMING,
     KIOSK_NO_STAFF,
     OUTCOMES,
     QUEUE_TEXT,
@@ -400,6 +402,13 @@ class HandoffService:
                     )
                 )
                 handoff = citizen_view(session, ticket)
+            elif ticket.kind == Kind.KIOSK and conversation is not None:
+                # The kiosk screen hears who is coming (the first name is enough).
+                first_name = staff.name.split()[0]
+                messages.append(self._system(
+                    session, conversation.id, KIOSK_COMING.format(first_name=first_name),
+                    kiosk="coming", staff_name=first_name,
+                ))
             return Change(
                 self._ticket_dict(session, ticket), ticket.conversation_id, messages, handoff
             )
@@ -460,6 +469,11 @@ class HandoffService:
                 if ticket.conversation_id
                 else None
             )
+            if ticket.kind == Kind.KIOSK and conversation is not None and ticket.taken_at is None:
+                # Nobody went over: the citizen at the screen must not be left waiting.
+                messages.append(
+                    self._system(session, conversation.id, KIOSK_CLOSED_UNANSWERED, kiosk="closed")
+                )
             if state.conversation is not None and conversation is not None:
                 self._steer(conversation, state)
                 done = CLOSED_TEXT if event is Event.CLOSE else RETURNED_TEXT

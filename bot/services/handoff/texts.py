@@ -76,6 +76,13 @@ KIOSK_CALLED = (
 KIOSK_ALREADY_CALLED = (
     "En medarbejder har allerede fået besked og kommer hen til dig så hurtigt som muligt."
 )
+# What the kiosk screen says when staff take its call, and when the call is closed before
+# anyone came (tagged ``kiosk`` in the transcript: the kiosk shows them by its call button).
+KIOSK_COMING = "En medarbejder er på vej: {first_name} kommer hen til dig ved skærmen."
+KIOSK_CLOSED_UNANSWERED = (
+    "Dit kald er lukket, uden at en medarbejder nåede hen til dig. Gå hen til skranken, "
+    "eller tryk på »Kald en medarbejder« igen."
+)
 KIOSK_NO_STAFF = (
     "Der er ingen medarbejdere på {branch} lige nu. Personalet er her igen {when}. "
     "Du kan også ringe til biblioteket på {phone}."

@@ -60,23 +60,10 @@
     });
   }
 
-  async function api(path, options = {}) {
-    const headers = { Accept: "application/json" };
-    if (options.body !== undefined) headers["Content-Type"] = "application/json";
-    if (options.method && options.method !== "GET") headers["X-CSRF-Token"] = state.csrf;
-    const response = await fetch(path, {
-      method: options.method || "GET",
-      credentials: "same-origin",
-      headers,
-      body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
-    });
-    if (response.status === 401) {
-      window.location.assign("/staff/login");
-      throw new Error("signed out");
-    }
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(data.detail || "Der skete en fejl. Prøv igen.");
-    return data;
+  // The JSON API with this session's CSRF token (common.js, shared with the other pages).
+  function api(path, options) {
+    window.Staff.state.csrf = state.csrf;
+    return window.Staff.api(path, options);
   }
 
   function showActionError(text) {
@@ -262,13 +249,17 @@
     try {
       const summary = await api("/api/staff/tickets/" + ticketId + "/summary");
       if (state.selected !== ticketId) return;
-      const intents = (summary.intents || []).map((i) => i.name).join(", ");
+      // In words: what the citizen asked about and what the assistant showed, never the
+      // NLU's internal intent names.
+      const asked = (summary.asked_about || []).join(", ");
+      const shown = (summary.articles || []).join(" · ");
       const slots = (summary.slots || []).map((s) => s.label + ": " + s.value).join("; ");
       meta(list, [
         ["Emne", summary.topic_label || "Ikke kendt"],
         ["Årsag", summary.reason_label],
-        ["Hensigter", intents || (summary.available ? "Ingen" : "Assistenten svarer ikke lige nu")],
-        ["Udfyldte felter", slots || "Ingen"],
+        ["Spurgte om", asked || "Intet endnu"],
+        ["Viste svar", shown || "Ingen"],
+        ["Udfyldte felter", slots || (summary.available ? "Ingen" : "Assistenten svarer ikke lige nu")],
       ]);
     } catch (e) {
       meta(list, [["Fejl", e.message]]);
