@@ -39,7 +39,8 @@ from bot.services.library import load_library
 from bot.services.missed import MissedService, Who
 from bot.services.staff_auth import StaffIdentity
 
-router = APIRouter()
+# The console's routes stay out of /openapi.json, like the other staff routes.
+router = APIRouter(include_in_schema=False)
 
 
 def _settings(request: Request) -> Settings:
