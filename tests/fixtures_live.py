@@ -66,6 +66,11 @@ def running_assistant(var_dir: Path, **env: str) -> Iterator[LiveAssistant]:
         # per-address limit would be the suite's, not a client's. The security tests start
         # their own stack with it on (tests/test_security_live.py).
         "BORGER_RATE_LIMIT_ADDRESS": "0",
+        # Likewise the sign-in lock-outs: wrong passwords of every staff test add up on that
+        # one address (and its progressive delay). tests/test_handoff_live.py and the
+        # in-process tests check the lock-outs on stacks of their own.
+        "BORGER_LOGIN_MAX_FAILURES": "1000",
+        "BORGER_LOGIN_MAX_FAILURES_PER_IP": "1000",
         **env,
     }
     with pytest.MonkeyPatch.context() as patch:

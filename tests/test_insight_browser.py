@@ -55,7 +55,7 @@ def stack(live: Any) -> Iterator[Any]:
 
 def ask(live: Any, text: str) -> dict:
     """A new citizen (own session) asks once; the first message of the answer."""
-    return live.chat(f"insight-{uuid.uuid4().hex[:12]}", text)["messages"][0]
+    return live.chat(f"insight-{uuid.uuid4().hex}", text)["messages"][0]
 
 
 def test_staff_see_a_missed_question_and_fix_the_answer(browser: Browser, stack: Any) -> None:

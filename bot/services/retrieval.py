@@ -25,6 +25,7 @@ from abc import ABC, abstractmethod
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -331,8 +332,14 @@ class Hybrid(Retriever):
         super().__init__(articles)
         self.components = components
         self.name = name
+        # A turn ranks the same text more than once (alone, then against the conversation;
+        # the handoff action's check): the embedding is the expensive part, so keep a few.
+        self.rank = lru_cache(maxsize=256)(self._rank)  # type: ignore[method-assign]
 
     def rank(self, text: str) -> Ranking:
+        return self._rank(text)
+
+    def _rank(self, text: str) -> Ranking:
         total: defaultdict[str, float] = defaultdict(float)
         weights = sum(weight for _, weight, _ in self.components) or 1.0
         similarity = 0.0
