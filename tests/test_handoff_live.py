@@ -66,6 +66,8 @@ def stack(live: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hando
     env = {
         "BORGER_LIBRARY_CONFIG": str(library),
         "BORGER_STAFF_COOKIE_SECURE": "0",
+        # The lock-out per user name is under test here (the shared stack turns it off).
+        "BORGER_LOGIN_MAX_FAILURES": "5",
         "BORGER_LOGIN_MAX_FAILURES_PER_IP": "1000",
     }
     with configured_stack(live, ("actions", "gateway"), **env):
