@@ -102,7 +102,7 @@ _GENERIC = {
 # and "og til min datter på 10?" lean on the previous answer as much as a bare "og hvad så?".
 _PEOPLE = {
     "barn", "boern", "datter", "soen", "mand", "kone", "hustru", "mor", "far", "foraeldre",
-    "forælder", "foraelder", "bror", "soester", "barnebarn", "nabo", "familie", "kaereste",
+    "foraelder", "bror", "soester", "barnebarn", "nabo", "familie", "kaereste",
     "svigermor", "svigerfar", "oldefar", "oldemor", "bedstemor", "bedstefar",
 }
 # Words that could be about several of our subjects: "jeg har mistet mit kort" may be the
