@@ -33,7 +33,7 @@ from actions.forms.readers import (
     payload_value,
     pick_offered,
 )
-from actions.knowledge import answer_instead
+from actions.replies import answer_instead
 from bot.db.models import ENROLMENT_WAITLISTED, CourseSession, local_now
 from bot.language.datetime_da import format_slot, parse_when
 from bot.services.booking import BookingError

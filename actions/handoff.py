@@ -26,7 +26,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import config
 from actions.forms.readers import latest_intent, latest_text, previous_reply_kind
-from actions.knowledge import answer_instead
+from actions.replies import answer_instead
 from bot.services.handoff import response_promise
 
 log = logging.getLogger(__name__)

@@ -20,9 +20,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import config
 from actions.forms.readers import previous_reply_kind
+from actions.handoff import ActionHandoff
+from actions.replies import send
 from bot.core.topics import INTENT_TOPICS
 from bot.services.answering import Context, intent_hint
-from bot.services.answers import Answer, answer_question, clear_question_answer, overview
+from bot.services.answers import answer_question, overview
 
 
 def intent_and_confidence(tracker: Tracker) -> tuple[str, float, str | None]:
@@ -38,17 +40,6 @@ def intent_and_confidence(tracker: Tracker) -> tuple[str, float, str | None]:
         name, float(intent.get("confidence") or 0.0), ranking, INTENT_TOPICS
     )
     return name, confidence, topic
-
-
-def send(dispatcher: CollectingDispatcher, answer: Answer) -> None:
-    for message in answer.messages:
-        dispatcher.utter_message(text=message["text"], buttons=message.get("buttons") or [])
-    meta: dict[str, Any] = {"kind": answer.kind, "topic": answer.topic}
-    if answer.messages and answer.messages[-1].get("article"):
-        meta["article"] = answer.messages[-1]["article"]
-    if answer.choices:
-        meta["choices"] = answer.choices
-    dispatcher.utter_message(json_message={"borger": meta})
 
 
 class ActionAnswerKnowledge(Action):
@@ -73,8 +64,6 @@ class ActionAnswerKnowledge(Action):
         if answer.kind == "not_understood" and previous_reply_kind(tracker) == "not_understood":
             # Handed over in this same action: a FollowupAction would leave Rasa's policies
             # to predict after action_handoff, and they predicted this action again, in a loop.
-            from actions.handoff import ActionHandoff  # handoff imports this module
-
             return ActionHandoff().run(dispatcher, tracker, domain)
         send(dispatcher, answer)
         if answer.kind == "answer":
@@ -83,24 +72,3 @@ class ActionAnswerKnowledge(Action):
             return [SlotSet("topic", answer.topic)]
         return []
 
-
-def answer_instead(
-    dispatcher: CollectingDispatcher,
-    tracker: Tracker,
-    button: dict[str, str],
-    own_topic: str | None = None,
-) -> list[EventType] | None:
-    """Answer a typed question the NLU sent to another flow when one article plainly answers
-    it, with ``button`` to the flow the NLU meant; None when it is not such a question, or
-    when the article is of the flow's ``own_topic`` (the flow itself answers that better)."""
-    text = str((tracker.latest_message or {}).get("text") or "")
-    if text.startswith("/"):
-        return None
-    context = Context(tracker.get_slot("topic"), tracker.get_slot("article_id"))
-    answer = clear_question_answer(text, context, **config.knowledge)
-    if answer is None or answer.topic == own_topic:
-        return None
-    last = answer.messages[-1]
-    last["buttons"] = [*(last.get("buttons") or []), button]
-    send(dispatcher, answer)
-    return [SlotSet("topic", answer.topic), SlotSet("article_id", answer.article_id)]

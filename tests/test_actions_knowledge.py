@@ -144,7 +144,7 @@ def test_a_wish_for_a_person_or_an_unclear_message_is_never_answered_instead(tex
 
 
 def test_a_course_question_the_list_answers_better_is_not_answered_instead() -> None:
-    from actions.knowledge import answer_instead
+    from actions.replies import answer_instead
 
     tracker = tracker_from(
         "knowledge_question",

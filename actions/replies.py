@@ -1,0 +1,47 @@
+"""Sending knowledge answers, shared by the knowledge action and the actions that may answer
+a question the NLU sent to their flow (handoff, the course list)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import config
+from bot.services.answering import Context
+from bot.services.answers import Answer, clear_question_answer
+
+
+def send(dispatcher: CollectingDispatcher, answer: Answer) -> None:
+    for message in answer.messages:
+        dispatcher.utter_message(text=message["text"], buttons=message.get("buttons") or [])
+    meta: dict[str, Any] = {"kind": answer.kind, "topic": answer.topic}
+    if answer.messages and answer.messages[-1].get("article"):
+        meta["article"] = answer.messages[-1]["article"]
+    if answer.choices:
+        meta["choices"] = answer.choices
+    dispatcher.utter_message(json_message={"borger": meta})
+
+
+def answer_instead(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    button: dict[str, str],
+    own_topic: str | None = None,
+) -> list[EventType] | None:
+    """Answer a typed question the NLU sent to another flow when one article plainly answers
+    it, with ``button`` to the flow the NLU meant; None when it is not such a question, or
+    when the article is of the flow's ``own_topic`` (the flow itself answers that better)."""
+    text = str((tracker.latest_message or {}).get("text") or "")
+    if text.startswith("/"):
+        return None
+    context = Context(tracker.get_slot("topic"), tracker.get_slot("article_id"))
+    answer = clear_question_answer(text, context, **config.knowledge)
+    if answer is None or answer.topic == own_topic:
+        return None
+    last = answer.messages[-1]
+    last["buttons"] = [*(last.get("buttons") or []), button]
+    send(dispatcher, answer)
+    return [SlotSet("topic", answer.topic), SlotSet("article_id", answer.article_id)]
