@@ -64,7 +64,7 @@ test-stories: train ## Test stories; any prediction error fails
 	  --fail-on-prediction-errors --out var/results
 
 check: lint ## Lint and the fast tests (no live stack, browser, PostgreSQL or slow ones), < 1 min
-	$(PY) -m pytest -q -m "not live and not browser and not postgres and not slow"
+	$(PY) -m pytest -q -n auto -m "not live and not browser and not postgres and not slow"
 
 test-rasa: install ## The Danish tokenizer inside Rasa's own environment
 	$(RASA_BIN)/python -m pytest -q tests_rasa
