@@ -31,27 +31,22 @@ class RasaClient:
         await self._client.aclose()
 
     async def send(self, session_id: str, text: str, metadata: dict[str, Any]) -> TurnResult:
+        """One turn in one call: the turn channel answers with the state beside the messages."""
         try:
             response = await self._client.post(
-                f"{self.rasa_url}/webhooks/rest/webhook",
+                f"{self.rasa_url}/webhooks/turn/webhook",
                 json={"sender": session_id, "message": text, "metadata": metadata},
             )
             response.raise_for_status()
-            messages = response.json() or []
-            state = await self._client.get(
-                f"{self.rasa_url}/conversations/{session_id}/tracker",
-                params={"include_events": "NONE", **self._auth},
+            turn = response.json() or {}
+            return TurnResult(
+                messages=list(turn.get("messages") or []),
+                intent=turn.get("intent"),
+                active_loop=turn.get("active_loop"),
+                slots=dict(turn.get("slots") or {}),
             )
-            state.raise_for_status()
-        except (httpx.HTTPError, ValueError) as exc:
+        except (httpx.HTTPError, ValueError, TypeError, AttributeError) as exc:
             raise AssistantUnavailable(str(exc)) from exc
-        tracker = state.json()
-        return TurnResult(
-            messages=messages,
-            intent=((tracker.get("latest_message") or {}).get("intent") or {}).get("name"),
-            active_loop=(tracker.get("active_loop") or {}).get("name"),
-            slots=tracker.get("slots") or {},
-        )
 
     async def tracker(self, session_id: str) -> dict[str, Any]:
         """The conversation's full tracker (events, slots), e.g. for the staff summary."""

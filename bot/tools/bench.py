@@ -1,33 +1,47 @@
-"""Benchmark: chat turns through the gateway, one conversation and many at once.
+"""Benchmark: chat turns through the gateway against the same model asked directly on Rasa.
 
-Starts its own stack on free ports with throw-away databases, prints latencies, throughput
-and memory, and stops everything. Figures, not pass/fail: see DESIGN.md, "Speed".
+Starts its own stack on free ports with throw-away databases, runs the same kind of load at
+each concurrency twice — through the gateway's ``/api/chat`` and straight to Rasa's REST
+webhook (plain Rasa: no gateway, no storage of its own) — and prints a table of latencies,
+throughput and memory. It writes the table (report.md), the raw figures (bench.json) and a
+plot of latency against concurrency (latency.png, drawn with the matplotlib that Rasa's
+environment ships) to var/bench/. Figures, not pass/fail: see DESIGN.md, "Speed".
+
+Every turn asks a question the stack has not seen in this run (article questions, in
+order), with a "tak" between, so the answer engine's per-text cache cannot flatter a figure.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
+import json
+import os
 import secrets
 import socket
 import statistics
+import subprocess
 import tempfile
 import time
 import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import httpx
+from sqlalchemy import create_engine, text
 
-from bot.core.config import load_settings
+from bot.core.config import PROJECT_ROOT, Settings, load_settings
+from bot.services.knowledge import load_articles
+from bot.tools import profile
 from bot.tools.runner import Stack, prepare_database
 
-QUESTIONS = (
-    "Hvordan fornyer jeg mit kørekort?",
-    "Jeg har mistet min telefon med MitID",
-    "hvornår har biblioteket åbent",
-    "hvordan melder jeg flytning",
-    "tak for hjælpen",
-)
+CONCURRENCY = (1, 5, 10, 20, 40)
+THANKS_EVERY = 5  # every fifth turn is small talk, as in real chats
+PROFILED = 8  # conversations under the profiler
+PLOT_SCRIPT = PROJECT_ROOT / "scripts" / "plot_bench.py"
 
 
 def _free_port() -> int:
@@ -36,94 +50,258 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _rss_mb(pid: int) -> float:
+def _memory_mb(pid: int) -> tuple[float, float]:
+    """Resident and peak resident memory of a process, MB."""
+    fields = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = int(value.split()[0]) / 1024
+    return fields.get("VmRSS", 0.0), fields.get("VmHWM", 0.0)
 
 
-def _describe(label: str, seconds: list[float], wall: float) -> str:
+def questions() -> Iterator[str]:
+    """Article questions in a fixed order, then the same again (only if a run outlasts them)."""
+    pool = [q for article in load_articles().values() for q in article.questions]
+    return itertools.cycle(pool)
+
+
+@dataclass
+class Figures:
+    target: str  # "gateway" or "rasa"
+    concurrency: int
+    turns: int
+    p50_ms: float
+    p95_ms: float
+    throughput: float  # messages per second over the whole run
+
+
+def figures(target: str, concurrency: int, seconds: list[float], wall: float) -> Figures:
     ms = sorted(s * 1000 for s in seconds)
-    p95 = ms[int(len(ms) * 0.95) - 1]
-    return (
-        f"{label:<28} n={len(ms):<4} p50={statistics.median(ms):6.0f} ms  "
-        f"p95={p95:6.0f} ms  throughput={len(ms) / wall:5.1f} msg/s"
+    return Figures(
+        target=target,
+        concurrency=concurrency,
+        turns=len(ms),
+        p50_ms=statistics.median(ms),
+        p95_ms=ms[max(0, int(len(ms) * 0.95) - 1)],
+        throughput=len(ms) / wall,
     )
 
 
-async def _conversation(client: httpx.AsyncClient, url: str, turns: int) -> list[float]:
-    session = uuid.uuid4().hex
+Ask = Callable[[httpx.AsyncClient, str, str], Awaitable[None]]
+
+
+def gateway_asker(url: str) -> Ask:
+    async def ask(client: httpx.AsyncClient, session: str, text: str) -> None:
+        response = await client.post(
+            f"{url}/api/chat", json={"session_id": session, "text": text}
+        )
+        response.raise_for_status()
+
+    return ask
+
+
+def rasa_asker(rasa_url: str) -> Ask:
+    async def ask(client: httpx.AsyncClient, session: str, text: str) -> None:
+        response = await client.post(
+            f"{rasa_url}/webhooks/rest/webhook", json={"sender": session, "message": text}
+        )
+        response.raise_for_status()
+
+    return ask
+
+
+async def _conversation(
+    client: httpx.AsyncClient, ask: Ask, texts: Iterator[str], turns: int
+) -> list[float]:
+    session = uuid.uuid4().hex  # 32 characters: a valid citizen session id
     timings = []
     for turn in range(turns):
+        text = "tak for hjælpen" if turn % THANKS_EVERY == THANKS_EVERY - 1 else next(texts)
         started = time.perf_counter()
-        text = QUESTIONS[turn % len(QUESTIONS)]
-        response = await client.post(f"{url}/api/chat", json={"session_id": session, "text": text})
-        response.raise_for_status()
+        await ask(client, session, text)
         timings.append(time.perf_counter() - started)
     return timings
 
 
-async def _run(url: str, rasa_url: str, token: str, concurrency: int, turns: int) -> str:
-    async with httpx.AsyncClient(timeout=120) as client:
-        await _conversation(client, url, 2)  # warm-up
+async def load(
+    target: str, ask: Ask, texts: Iterator[str], concurrency: int, turns: int
+) -> Figures:
+    limits = httpx.Limits(max_connections=concurrency + 5)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         started = time.perf_counter()
         results = await asyncio.gather(
-            *(_conversation(client, url, turns) for _ in range(concurrency))
+            *(_conversation(client, ask, texts, turns) for _ in range(concurrency))
         )
         wall = time.perf_counter() - started
-        label = f"chat, {concurrency} concurrent"
-        lines = [_describe(label, [t for r in results for t in r], wall)]
-        if concurrency == 1:
-            parse = []
-            for text in QUESTIONS * 4:
-                t0 = time.perf_counter()
-                await client.post(
-                    f"{rasa_url}/model/parse", params={"token": token}, json={"text": text}
-                )
-                parse.append(time.perf_counter() - t0)
-            lines.append(_describe("NLU only (/model/parse)", parse, sum(parse)))
-        return "\n".join(lines)
+    return figures(target, concurrency, [t for r in results for t in r], wall)
+
+
+async def nlu_only(rasa_url: str, token: str, texts: Iterator[str], count: int = 40) -> Figures:
+    timings = []
+    async with httpx.AsyncClient(timeout=60) as client:
+        for _ in range(count):
+            started = time.perf_counter()
+            response = await client.post(
+                f"{rasa_url}/model/parse", params={"token": token}, json={"text": next(texts)}
+            )
+            response.raise_for_status()
+            timings.append(time.perf_counter() - started)
+    return figures("nlu", 1, timings, sum(timings))
+
+
+def table(rows: list[Figures]) -> str:
+    by = {(r.target, r.concurrency): r for r in rows}
+    lines = [
+        "| concurrent | gateway p50 | gateway p95 | gateway msg/s "
+        "| Rasa p50 | Rasa p95 | Rasa msg/s | overhead p50 |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for c in sorted({r.concurrency for r in rows if r.target == "gateway"}):
+        g, r = by[("gateway", c)], by.get(("rasa", c))
+        rasa = (
+            f"{r.p50_ms:.0f} ms | {r.p95_ms:.0f} ms | {r.throughput:.1f} | "
+            f"{g.p50_ms - r.p50_ms:+.0f} ms"
+            if r
+            else "– | – | – | –"
+        )
+        lines.append(
+            f"| {c} | {g.p50_ms:.0f} ms | {g.p95_ms:.0f} ms | {g.throughput:.1f} | {rasa} |"
+        )
+    return "\n".join(lines)
+
+
+def decided_by(tracker_database_url: str) -> dict[str, int]:
+    """How many of the run's action predictions each policy made (from Rasa's tracker store):
+    the measure of what TED adds over rules and memoization."""
+    engine = create_engine(tracker_database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT data FROM events WHERE type_name = 'action'")
+            ).scalars()
+            counts = Counter(
+                (json.loads(data).get("policy") or "none").split("_")[-1] for data in rows
+            )
+    finally:
+        engine.dispose()
+    return dict(counts.most_common())
+
+
+def plot(report: dict, path: Path, python: Path) -> bool:
+    """Latency against concurrency as a PNG; False (and a note) if matplotlib is missing."""
+    data = path.with_suffix(".json")
+    data.write_text(json.dumps(report), encoding="utf-8")
+    done = subprocess.run(
+        [str(python), str(PLOT_SCRIPT), str(data), str(path)],
+        capture_output=True, text=True, check=False,
+    )
+    if done.returncode != 0:
+        print(f"no plot: {done.stderr.strip()[-300:]}")
+    return done.returncode == 0
+
+
+def bench_settings(var_dir: str) -> Settings:
+    return load_settings(
+        var_dir=var_dir,
+        database_url=f"sqlite:///{var_dir}/app.db",
+        gateway_port=_free_port(),
+        rasa_port=_free_port(),
+        actions_port=_free_port(),
+        rasa_token=secrets.token_hex(16),
+        # The benchmark is a flood from one client by design: limits off for its stack.
+        rate_limit_session=0,
+        rate_limit_address=0,
+        max_sockets_per_address=0,
+    )
+
+
+def run(settings: Settings, concurrency: tuple[int, ...], turns: int) -> dict:
+    texts = questions()
+    url = f"http://{settings.host}:{settings.gateway_port}"
+    gateway, rasa = gateway_asker(url), rasa_asker(settings.rasa_url)
+    # Loads the models, opens the connections and fills Python's caches of both paths.
+    asyncio.run(load("gateway", gateway, texts, 2, 3))
+    asyncio.run(load("rasa", rasa, texts, 2, 3))
+    rows = [asyncio.run(nlu_only(settings.rasa_url, settings.rasa_token, texts))]
+    for c in concurrency:
+        for target, ask in (("gateway", gateway), ("rasa", rasa)):
+            rows.append(asyncio.run(load(target, ask, texts, c, turns)))
+            r = rows[-1]
+            print(
+                f"{target:<8} {c:>3} concurrent: p50 {r.p50_ms:5.0f} ms  p95 {r.p95_ms:5.0f} ms"
+                f"  {r.throughput:5.1f} msg/s",
+                flush=True,
+            )
+    return {"rows": [asdict(r) for r in rows]}
+
+
+def profile_turns(stack: Stack, settings: Settings, out: Path, turns: int) -> str:
+    """Conversations one after another through the gateway while py-spy samples all three
+    processes (one conversation at a time, so every sample belongs to one turn)."""
+    url = f"http://{settings.host}:{settings.gateway_port}"
+    texts, ask = questions(), gateway_asker(url)
+    asyncio.run(load("gateway", ask, texts, 1, 3))  # warm
+    recordings = profile.start({n: p.pid for n, p in stack.processes.items()}, out)
+    results = [asyncio.run(load("gateway", ask, texts, 1, turns)) for _ in range(PROFILED)]
+    seconds = profile.finish(recordings)
+    count = sum(r.turns for r in results)
+    p50 = statistics.median(r.p50_ms for r in results)
+    return (
+        f"Profile of {count} turns in {PROFILED} conversations (p50 about {p50:.0f} ms), "
+        f"py-spy at {profile.RATE} Hz; collapsed stacks in {out}/profile-*.txt\n"
+        + profile.report(recordings, seconds, count)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--turns", type=int, default=10, help="turns per conversation")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 5, 20])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCY))
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "var" / "bench")
+    parser.add_argument(
+        "--profile", action="store_true",
+        help=f"instead of the load, profile {PROFILED} conversations with py-spy",
+    )
     args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="borger-bench-") as var_dir:
-        # The runner hands these to the three processes it starts.
-        settings = load_settings(
-            var_dir=var_dir,
-            database_url=f"sqlite:///{var_dir}/app.db",
-            gateway_port=_free_port(),
-            rasa_port=_free_port(),
-            actions_port=_free_port(),
-            rasa_token=secrets.token_hex(16),
-            # The benchmark is a flood from one client by design: limits off for its stack.
-            rate_limit_session=0,
-            rate_limit_address=0,
-            max_sockets_per_address=0,
-        )
+        settings = bench_settings(var_dir)
         prepare_database(settings)
         stack = Stack(settings, log_dir=Path(var_dir) / "logs")
         try:
             stack.start()
-            print(f"stack healthy after {stack.wait_healthy(300):.1f} s")
-            url = f"http://{settings.host}:{settings.gateway_port}"
-            for concurrency in args.concurrency:
-                print(
-                    asyncio.run(
-                        _run(url, settings.rasa_url, settings.rasa_token, concurrency, args.turns)
-                    ),
-                    flush=True,
-                )
-            memory = ", ".join(
-                f"{name} {_rss_mb(p.pid):.0f} MB" for name, p in stack.processes.items()
-            )
-            print(f"resident memory: {memory}")
+            print(f"stack healthy after {stack.wait_healthy(300):.1f} s", flush=True)
+            if args.profile:
+                print(profile_turns(stack, settings, args.out, args.turns))
+                return 0
+            report = run(settings, tuple(args.concurrency), args.turns)
+            memory = {name: _memory_mb(p.pid) for name, p in stack.processes.items()}
         finally:
             stack.stop()
+        report["decided_by"] = decided_by(settings.tracker_database_url)
+    rows = [Figures(**r) for r in report["rows"]]
+    nlu = next(r for r in rows if r.target == "nlu")
+    memory_line = ", ".join(
+        f"{name} {rss:.0f} MB (peak {peak:.0f})" for name, (rss, peak) in memory.items()
+    )
+    text = "\n".join(
+        [
+            f"# make bench ({os.cpu_count()} cores, {args.turns} turns per conversation)",
+            "",
+            table(rows),
+            "",
+            f"NLU only (/model/parse): p50 {nlu.p50_ms:.0f} ms, p95 {nlu.p95_ms:.0f} ms",
+            f"Resident memory after the run: {memory_line}",
+            "Action predictions by policy: "
+            + ", ".join(f"{name} {n}" for name, n in report["decided_by"].items()),
+        ]
+    )
+    report["memory_mb"] = memory
+    (args.out / "report.md").write_text(text + "\n", encoding="utf-8")
+    plotted = plot(report, args.out / "latency.png", settings.rasa_python)
+    print("\n" + text)
+    print(f"\nwritten: {args.out / 'report.md'}" + (", latency.png" if plotted else ""))
     return 0
 
 

@@ -25,13 +25,17 @@ from sqlalchemy.engine import make_url
 
 from bot.core.config import PROJECT_ROOT, Settings, SettingsError, load_settings
 
+# Rasa's SQL tracker store that also hands the turn's state to the gateway's one call per turn
+# (danish_nlu/turn_channel.py); same table and settings as Rasa's own "SQL" type.
+TRACKER_STORE = "danish_nlu.turn_channel.TurnTrackerStore"
 
-def _sql_store(url: str, kind: str) -> dict:
+
+def _sql_store(url: str) -> dict:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return {"type": kind, "dialect": "sqlite", "db": parsed.database}
+        return {"type": TRACKER_STORE, "dialect": "sqlite", "db": parsed.database}
     return {
-        "type": kind,
+        "type": TRACKER_STORE,
         "dialect": "postgresql",
         "url": parsed.host or "127.0.0.1",
         "port": parsed.port or 5432,
@@ -44,7 +48,7 @@ def _sql_store(url: str, kind: str) -> dict:
 def endpoints_config(settings: Settings) -> dict:
     config: dict = {
         "action_endpoint": {"url": f"{settings.actions_url}/webhook"},
-        "tracker_store": _sql_store(settings.tracker_database_url, "SQL"),
+        "tracker_store": _sql_store(settings.tracker_database_url),
     }
     if settings.redis_url:
         redis = make_url(settings.redis_url)
