@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.core.config import load_settings
+from bot.core.config import Settings, load_settings
 from bot.tools.runner import Stack, prepare_database
 
 QUESTIONS = (
@@ -90,6 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--turns", type=int, default=10, help="turns per conversation")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 5, 20])
+    parser.add_argument(
+        "--instances", type=int, choices=(1, 2), default=1,
+        help="2: two of every process behind HAProxy (bot/tools/cluster.py); shares "
+        "BORGER_REDIS_URL and the databases if set, else SQLite without Redis",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="borger-bench-") as var_dir:
         # The runner hands these to the three processes it starts.
@@ -106,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
             max_sockets_per_address=0,
         )
         prepare_database(settings)
+        if args.instances == 2:
+            return _bench_cluster(settings, Path(var_dir), args)
         stack = Stack(settings, log_dir=Path(var_dir) / "logs")
         try:
             stack.start()
@@ -124,6 +131,28 @@ def main(argv: list[str] | None = None) -> int:
             print(f"resident memory: {memory}")
         finally:
             stack.stop()
+    return 0
+
+
+def _bench_cluster(settings: Settings, work_dir: Path, args: argparse.Namespace) -> int:
+    """The same load through HAProxy onto two instances of every process."""
+    from bot.tools.cluster import Cluster
+
+    with Cluster(settings, work_dir) as cluster:
+        for concurrency in args.concurrency:
+            print(
+                asyncio.run(
+                    _run(cluster.url, cluster.rasa_url, settings.rasa_token, concurrency,
+                         args.turns)
+                ),
+                flush=True,
+            )
+        memory = ", ".join(
+            f"{name}{index} {_rss_mb(p.pid):.0f} MB"
+            for index, node in enumerate(cluster.nodes, start=1)
+            for name, p in node.processes.items()
+        )
+        print(f"resident memory: {memory}")
     return 0
 
 
