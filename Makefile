@@ -16,7 +16,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install run shell train test check lint validate test-stories test-rasa eval bench clean
+.PHONY: help install run shell train test check lint validate test-stories test-rasa eval bench profile clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -77,8 +77,11 @@ test: lint validate train ## Everything: lint, data validation, pytest (incl. li
 eval: train ## NLU hold-out: topic and article accuracy against the trained model
 	$(PY) -m bot.tools.evaluate
 
-bench: train ## Latency and throughput of chat turns through the gateway
-	$(PY) -m bot.tools.bench
+bench: train ## Latency/throughput through the gateway vs plain Rasa, 1-40 conversations, one and two instances; var/bench/
+	$(PY) -m bot.tools.bench --instances 1 2
+
+profile: train ## Where a turn's CPU time goes in each process (py-spy); var/bench/profile-*.txt
+	$(PY) -m bot.tools.bench --profile
 
 clean: ## Remove both virtual environments, models and runtime files
 	rm -rf $(VENV) $(RASA_VENV) models var results .rasa

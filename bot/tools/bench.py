@@ -216,14 +216,14 @@ def bench_settings(var_dir: str) -> Settings:
     )
 
 
-def run(settings: Settings, concurrency: tuple[int, ...], turns: int) -> dict:
+def run(url: str, rasa_url: str, token: str, concurrency: tuple[int, ...], turns: int) -> dict:
+    """The load at each concurrency through the gateway (``url``) and on Rasa alone."""
     texts = questions()
-    url = f"http://{settings.host}:{settings.gateway_port}"
-    gateway, rasa = gateway_asker(url), rasa_asker(settings.rasa_url)
+    gateway, rasa = gateway_asker(url), rasa_asker(rasa_url)
     # Loads the models, opens the connections and fills Python's caches of both paths.
     asyncio.run(load("gateway", gateway, texts, 2, 3))
     asyncio.run(load("rasa", rasa, texts, 2, 3))
-    rows = [asyncio.run(nlu_only(settings.rasa_url, settings.rasa_token, texts))]
+    rows = [asyncio.run(nlu_only(rasa_url, token, texts))]
     for c in concurrency:
         for target, ask in (("gateway", gateway), ("rasa", rasa)):
             rows.append(asyncio.run(load(target, ask, texts, c, turns)))
@@ -254,17 +254,8 @@ def profile_turns(stack: Stack, settings: Settings, out: Path, turns: int) -> st
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--turns", type=int, default=10, help="turns per conversation")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCY))
-    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "var" / "bench")
-    parser.add_argument(
-        "--profile", action="store_true",
-        help=f"instead of the load, profile {PROFILED} conversations with py-spy",
-    )
-    args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
+def bench_one(args: argparse.Namespace) -> tuple[dict, str]:
+    """One stack, as `make run` starts it: the load, then memory and the policies' share."""
     with tempfile.TemporaryDirectory(prefix="borger-bench-") as var_dir:
         settings = bench_settings(var_dir)
         prepare_database(settings)
@@ -273,33 +264,88 @@ def main(argv: list[str] | None = None) -> int:
             stack.start()
             print(f"stack healthy after {stack.wait_healthy(300):.1f} s", flush=True)
             if args.profile:
-                print(profile_turns(stack, settings, args.out, args.turns))
-                return 0
-            report = run(settings, tuple(args.concurrency), args.turns)
-            memory = {name: _memory_mb(p.pid) for name, p in stack.processes.items()}
+                return {}, profile_turns(stack, settings, args.out, args.turns)
+            url = f"http://{settings.host}:{settings.gateway_port}"
+            report = run(
+                url, settings.rasa_url, settings.rasa_token, tuple(args.concurrency), args.turns
+            )
+            report["memory_mb"] = {n: _memory_mb(p.pid) for n, p in stack.processes.items()}
         finally:
             stack.stop()
         report["decided_by"] = decided_by(settings.tracker_database_url)
+    return report, render(report, args, "one instance of each process")
+
+
+def bench_two(args: argparse.Namespace) -> tuple[dict, str]:
+    """Two of every process behind HAProxy (bot/tools/cluster.py): the same load."""
+    from bot.tools.cluster import Cluster
+
+    with tempfile.TemporaryDirectory(prefix="borger-bench-") as var_dir:
+        settings = bench_settings(var_dir)
+        prepare_database(settings)
+        with Cluster(settings, Path(var_dir)) as cluster:
+            report = run(
+                cluster.url, cluster.rasa_url, settings.rasa_token,
+                tuple(args.concurrency), args.turns,
+            )
+            report["memory_mb"] = {
+                f"{name}{index}": _memory_mb(p.pid)
+                for index, node in enumerate(cluster.nodes, start=1)
+                for name, p in node.processes.items()
+            }
+        report["decided_by"] = decided_by(settings.tracker_database_url)
+    return report, render(report, args, "two of each process behind HAProxy")
+
+
+def render(report: dict, args: argparse.Namespace, label: str) -> str:
     rows = [Figures(**r) for r in report["rows"]]
     nlu = next(r for r in rows if r.target == "nlu")
-    memory_line = ", ".join(
-        f"{name} {rss:.0f} MB (peak {peak:.0f})" for name, (rss, peak) in memory.items()
+    memory = ", ".join(
+        f"{name} {rss:.0f} MB (peak {peak:.0f})"
+        for name, (rss, peak) in report["memory_mb"].items()
     )
-    text = "\n".join(
+    return "\n".join(
         [
-            f"# make bench ({os.cpu_count()} cores, {args.turns} turns per conversation)",
+            f"## {label} ({os.cpu_count()} cores, {args.turns} turns per conversation)",
             "",
             table(rows),
             "",
             f"NLU only (/model/parse): p50 {nlu.p50_ms:.0f} ms, p95 {nlu.p95_ms:.0f} ms",
-            f"Resident memory after the run: {memory_line}",
+            f"Resident memory after the run: {memory}",
             "Action predictions by policy: "
             + ", ".join(f"{name} {n}" for name, n in report["decided_by"].items()),
         ]
     )
-    report["memory_mb"] = memory
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--turns", type=int, default=10, help="turns per conversation")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCY))
+    parser.add_argument(
+        "--instances", type=int, nargs="+", choices=(1, 2), default=[1],
+        help="1: one stack as `make run` starts it; 2: two of every process behind HAProxy "
+        "(bot/tools/cluster.py); '1 2' runs both and prints both",
+    )
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "var" / "bench")
+    parser.add_argument(
+        "--profile", action="store_true",
+        help=f"instead of the load, profile {PROFILED} conversations with py-spy",
+    )
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.profile:
+        print(bench_one(args)[1])
+        return 0
+    reports, sections = {}, ["# make bench"]
+    for instances in args.instances:
+        report, text = (bench_one if instances == 1 else bench_two)(args)
+        reports[instances] = report
+        sections.append(text)
+    text = "\n\n".join(sections)
     (args.out / "report.md").write_text(text + "\n", encoding="utf-8")
-    plotted = plot(report, args.out / "latency.png", settings.rasa_python)
+    first = reports[args.instances[0]]  # the plot shows the first setup asked for
+    plotted = plot(first, args.out / "latency.png", load_settings().rasa_python)
     print("\n" + text)
     print(f"\nwritten: {args.out / 'report.md'}" + (", latency.png" if plotted else ""))
     return 0
