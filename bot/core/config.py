@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     # Protects Rasa's HTTP API; `make run` makes a random one per start when unset.
     rasa_token: str = ""
     rasa_timeout: Annotated[float, Field(gt=0)] = 30
+    # Bearer token for the gateway's /metrics; empty: only a scraper on this machine, directly.
+    metrics_token: str = ""
     # The Rasa server runs from its own Python 3.10 environment (Rasa 3.6 supports no other).
     rasa_python: Path = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
     secret_key: str = ""

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text as sql_text
 from starlette.concurrency import run_in_threadpool
@@ -25,6 +25,7 @@ from bot.gateway.chat import ChatService
 from bot.gateway.errors import install_error_handler
 from bot.gateway.guard import Guard
 from bot.gateway.hub import make_hub
+from bot.gateway.metrics import GatewayMetrics, may_read
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.routes.articles import invalid_handler
 from bot.gateway.routes.articles import router as articles_router
@@ -65,7 +66,7 @@ def create_app(settings: Settings | None = None, rasa: RasaClient | None = None)
         # Redis pub/sub when several gateway instances share the conversations.
         app.state.hub = make_hub(settings.redis_url)
         await app.state.hub.start()
-        app.state.chat = ChatService(settings, client, app.state.hub)
+        app.state.chat = ChatService(settings, client, app.state.hub, app.state.metrics)
         await guard.limiter.start()
         workers = [
             asyncio.create_task(
@@ -94,8 +95,17 @@ def create_app(settings: Settings | None = None, rasa: RasaClient | None = None)
     app.state.settings = settings
     app.state.staff_policy = StaffPolicy.from_settings(settings)
     app.state.guard = guard
+    app.state.metrics = GatewayMetrics.create()
 
     install_error_handler(app)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        if not may_read(request, settings.metrics_token):
+            return JSONResponse({"detail": "Ingen adgang."}, status_code=403)
+        queued = await run_in_threadpool(request.app.state.chat.handoff.queue_length)
+        body, content_type = request.app.state.metrics.render(queued)
+        return Response(body, media_type=content_type)
 
     @app.get("/healthz")
     async def healthz(request: Request) -> JSONResponse:

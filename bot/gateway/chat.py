@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ from bot.db.models import Conversation
 from bot.db.session import session_scope
 from bot.db.transcripts import add_message, get_or_create_conversation, transcript
 from bot.gateway.hub import STAFF_CHANNEL, Hub, citizen_channel
+from bot.gateway.metrics import GatewayMetrics
 from bot.gateway.rasa_client import AssistantUnavailable, RasaClient
 from bot.language.privacy import redact_cpr
 from bot.services.handoff import CANCEL_PAYLOAD, Change, HandoffService
@@ -63,6 +65,8 @@ class ChatReply:
     handoff: dict[str, Any] | None = None
     status_code: int = 200
     extra: dict[str, Any] = field(default_factory=dict)
+    # What the turn came to, for /metrics (bot/gateway/metrics.py OUTCOMES); not sent.
+    outcome: str = "reply"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -117,10 +121,17 @@ def assemble(raw: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str,
 
 
 class ChatService:
-    def __init__(self, settings: Settings, rasa: RasaClient, hub: Hub) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        rasa: RasaClient,
+        hub: Hub,
+        metrics: GatewayMetrics | None = None,
+    ) -> None:
         self.settings = settings
         self.rasa = rasa
         self.hub = hub
+        self.metrics = metrics
         self.handoff = HandoffService(settings)
         # Set when a chat joins the queue, so the timeout worker recomputes its next wake-up.
         self.queue_changed = asyncio.Event()
@@ -137,8 +148,12 @@ class ChatService:
         return lock
 
     async def handle(self, session_id: str, text: str, channel: str = "web") -> ChatReply:
+        started = time.perf_counter()
         async with self._lock(session_id):
-            return await self._handle(session_id, text, channel)
+            reply = await self._handle(session_id, text, channel)
+        if self.metrics is not None:
+            self.metrics.observe_turn(reply.outcome, time.perf_counter() - started)
+        return reply
 
     async def _handle(self, session_id: str, text: str, channel: str) -> ChatReply:
         clean, had_cpr = redact_cpr(text.strip())
@@ -162,7 +177,9 @@ class ChatService:
             log.warning("Rasa unavailable for a turn: %s", exc)
             messages = [*notices, {"text": UNAVAILABLE, "buttons": []}]
             await self._store_and_publish_bot(session_id, messages, "out_of_scope")
-            return ChatReply(session_id, "out_of_scope", messages, status_code=503)
+            return ChatReply(
+                session_id, "out_of_scope", messages, status_code=503, outcome="unavailable"
+            )
         messages, meta = assemble(turn.messages)
         topic = topic_for(turn.intent, turn.active_loop, turn.slots.get("topic"))
         if meta.get("topic") in TOPICS and not turn.active_loop:
@@ -177,7 +194,10 @@ class ChatService:
         await self._store_and_publish_bot(
             session_id, notices + messages, topic, meta.get("kind"), meta.get("choices")
         )
-        reply = ChatReply(session_id, topic, notices + messages)
+        outcome = "handoff" if markers else meta.get("kind") or (
+            "form" if turn.active_loop else "reply"
+        )
+        reply = ChatReply(session_id, topic, notices + messages, outcome=outcome)
         for marker in markers:
             reply.handoff = await self._apply_marker(session_id, channel, marker) or reply.handoff
         return reply
@@ -230,7 +250,7 @@ class ChatService:
             messages.append({"text": CPR_NOTICE, "buttons": []})
         await self.hub.publish(STAFF_CHANNEL, {"type": "activity", "conversation_id": session_id})
         handoff = await run_in_threadpool(self.handoff.current, session_id)
-        return ChatReply(session_id, "staff", messages, handoff=handoff)
+        return ChatReply(session_id, "staff", messages, handoff=handoff, outcome="to_staff")
 
     async def _cancel(self, session_id: str) -> ChatReply:
         change = await run_in_threadpool(self.handoff.cancel_by_citizen, session_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,14 @@ import httpx
 
 class AssistantUnavailable(Exception):
     """Rasa did not answer (down, restarting, or too slow)."""
+
+
+_QUERY = re.compile(r"\?[^\s'\"]*")
+
+
+def _reason(exc: Exception) -> str:
+    """The error for the log, without query strings: they carry Rasa's token."""
+    return _QUERY.sub("", str(exc)) or type(exc).__name__
 
 
 @dataclass
@@ -46,7 +55,7 @@ class RasaClient:
                 slots=dict(turn.get("slots") or {}),
             )
         except (httpx.HTTPError, ValueError, TypeError, AttributeError) as exc:
-            raise AssistantUnavailable(str(exc)) from exc
+            raise AssistantUnavailable(_reason(exc)) from exc
 
     async def tracker(self, session_id: str) -> dict[str, Any]:
         """The conversation's full tracker (events, slots), e.g. for the staff summary."""
@@ -59,7 +68,7 @@ class RasaClient:
             response.raise_for_status()
             return response.json() or {}
         except (httpx.HTTPError, ValueError) as exc:
-            raise AssistantUnavailable(str(exc)) from exc
+            raise AssistantUnavailable(_reason(exc)) from exc
 
     async def restart(self, session_id: str) -> None:
         """Reset Rasa's tracker of one conversation (a `restart` event), e.g. at a kiosk."""
@@ -71,7 +80,7 @@ class RasaClient:
             )
             response.raise_for_status()
         except httpx.HTTPError as exc:
-            raise AssistantUnavailable(str(exc)) from exc
+            raise AssistantUnavailable(_reason(exc)) from exc
 
     async def intents(self) -> set[str]:
         """Intent names in the loaded model's domain."""
@@ -85,7 +94,7 @@ class RasaClient:
             response.raise_for_status()
             raw = response.json().get("intents") or []
         except (httpx.HTTPError, ValueError, AttributeError) as exc:
-            raise AssistantUnavailable(str(exc)) from exc
+            raise AssistantUnavailable(_reason(exc)) from exc
         return {next(iter(i)) if isinstance(i, dict) else str(i) for i in raw}
 
     async def rasa_ready(self) -> bool:

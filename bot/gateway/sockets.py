@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import WebSocket
 
+from bot.gateway import metrics
 from bot.gateway.hub import Event
 
 
@@ -24,6 +25,9 @@ async def forward_events(
     """
     receive: asyncio.Future = asyncio.ensure_future(websocket.receive())
     get: asyncio.Future = asyncio.ensure_future(queue.get())
+    figures = metrics.of(websocket)
+    if figures is not None:
+        figures.websockets.inc()
     try:
         while True:
             done, _ = await asyncio.wait({receive, get}, return_when=asyncio.FIRST_COMPLETED)
@@ -40,3 +44,5 @@ async def forward_events(
     finally:
         receive.cancel()
         get.cancel()
+        if figures is not None:
+            figures.websockets.dec()

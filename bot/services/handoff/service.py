@@ -334,6 +334,15 @@ class HandoffService:
             ).scalar_one_or_none()
             return citizen_view(session, ticket) if ticket else None
 
+    def queue_length(self) -> int:
+        """Chats waiting in the live queue (the gateway's /metrics)."""
+        with session_scope(self.url, read_only=True) as session:
+            return session.execute(
+                select(func.count())
+                .select_from(HandoffTicket)
+                .where(HandoffTicket.kind == Kind.LIVE, HandoffTicket.status == Status.QUEUED)
+            ).scalar_one()
+
     def queued_objects(self) -> list[tuple[str, dict[str, Any]]]:
         """(conversation id, `handoff` object) of every queued chat: positions move on."""
         with session_scope(self.url, read_only=True) as session:
