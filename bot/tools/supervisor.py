@@ -129,7 +129,7 @@ class Supervisor:
             watched = self._watched.get(name)
             if watched is None or watched.process is not process:
                 # Started by someone else (the first start, a test's restart): watch it afresh,
-                # but keep the crash count if it is the same name restarted by us.
+                # keeping the crash count of that name.
                 history = watched.history if watched else CrashHistory(self.policy)
                 watched = self._watched[name] = _Watched(process, now, history)
             if watched.restart_at is None:
@@ -143,10 +143,11 @@ class Supervisor:
                         f"within {self.policy.stable_seconds:.0f} s of its start, so "
                         "restarting it does not help. See its output above."
                     )
+                limit = self.policy.max_fast_crashes
                 self._say(
                     f"{name} {reason} after {decision.uptime:.0f} s; restarting it in "
                     f"{decision.delay:g} s (crash {decision.fast_crashes} in a row, "
-                    f"giving up after {self.policy.max_fast_crashes})"
+                    + (f"giving up after {limit})" if limit else "never giving up)")
                 )
                 _kill_leftovers(process)
                 watched.restart_at = now + decision.delay
@@ -159,12 +160,6 @@ class Supervisor:
         for name in set(self._watched) - set(self.stack.processes):
             del self._watched[name]  # stopped on purpose
 
-    def run(self, should_stop: Callable[[], bool], interval: float = 0.5) -> None:
-        """Supervise until ``should_stop()``; raises GaveUp when a process cannot be kept up."""
-        while not should_stop():
-            self.step()
-            time.sleep(interval)
-
 
 def _kill_leftovers(process: subprocess.Popen) -> None:
     """The process group of a crashed process, in case only its leader died (OOM killer):
@@ -174,7 +169,8 @@ def _kill_leftovers(process: subprocess.Popen) -> None:
 
 
 class SupervisorThread:
-    """`Supervisor.step` in a background thread (the kill tests; `make run` loops itself).
+    """`Supervisor.step` in a background thread (the kill tests; `make run` loops itself,
+    bot/tools/runner.py `_supervise`).
 
     ``held()`` pauses it, so that a test can look at the outage it caused for as long as it
     needs, instead of racing the restart.
