@@ -181,6 +181,17 @@ def test_rasa_killed_mid_form(supervised: Supervised, anna: StaffLogin) -> None:
         closed = anna.post(f"/api/staff/tickets/{ticket_id}/close", {"outcome": "resolved"})
         assert closed.status_code == 200, closed.text
 
+    # While the restarted Rasa loads its model, every turn is either answered or gets the
+    # same polite 503 (other chats, each new: the booking must not move on, and no chat may
+    # reach the per-session rate limit).
+    def answered_or_polite() -> bool:
+        response = supervised.post_chat(new_session(), "hej")
+        assert response.status_code in (200, 503), response.text
+        if response.status_code == 503:
+            assert text_of(response.json()) == UNAVAILABLE
+        return supervised.live.stack.healthy()
+
+    supervised.wait_until("Rasa answering again", answered_or_polite)
     supervised.wait_back("rasa", before)
     finish_form(supervised, booking)
 
