@@ -166,7 +166,13 @@ def test_rasa_down_gets_a_polite_503_and_the_message_is_kept(
     response = client.post("/api/chat", json={"session_id": sid("s3"), "text": "hej"})
     assert response.status_code == 503
     assert "teknisk fejl" in response.json()["messages"][0]["text"]
-    assert client.get("/healthz").status_code == 503
+    health = client.get("/healthz")
+    assert health.status_code == 503
+    # The gateway and its database still serve (staff console, handoffs): degraded, not down.
+    assert health.json()["status"] == "degraded"
+    assert health.json()["checks"]["rasa"] is False
+    # What the load balancer checks: this gateway still serves, so it stays in rotation.
+    assert client.get("/livez").json() == {"status": "ok"}
     assert client.get(f"/api/conversation/{sid('s3')}").json()["messages"][0]["text"] == "hej"
 
 

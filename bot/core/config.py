@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     # The Rasa server runs from its own Python 3.10 environment (Rasa 3.6 supports no other).
     rasa_python: Path = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
     secret_key: str = ""
+    # `make run` restarts a crashed process after this wait, doubled after each crash in a
+    # row up to the maximum; a process that stayed up for the stable time starts the count
+    # afresh, and after that many crashes in a row the runner gives up (0: never).
+    restart_delay_seconds: Annotated[float, Field(gt=0, le=600)] = 1.0
+    restart_max_delay_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    restart_stable_seconds: Annotated[float, Field(gt=0)] = 120.0
+    restart_max_fast_crashes: Limit = 10
 
     # --- files ---
     var_dir: Path = PROJECT_ROOT / "var"

@@ -117,14 +117,27 @@ def create_app(settings: Settings | None = None, rasa: RasaClient | None = None)
             "actions": await rasa.actions_ready(),
         }
         healthy = all(checks.values())
+        # Without Rasa or the action server the gateway still serves the staff console, live
+        # handoffs and the citizens' "try again shortly": degraded, not down. Still 503, so
+        # that the runner and tests waiting for 200 wait for the whole assistant.
+        status = "ok" if healthy else "degraded" if checks["database"] else "unavailable"
         python = {
             "gateway": platform.python_version(),
             "actions": await rasa.actions_python(),
             "rasa": await rasa.rasa_python(),
         }
         return JSONResponse(
-            {"status": "ok" if healthy else "unavailable", "checks": checks, "python": python},
+            {"status": status, "checks": checks, "python": python},
             status_code=200 if healthy else 503,
+        )
+
+    @app.get("/livez")
+    async def livez() -> JSONResponse:
+        """For load balancers: this gateway and its database answer. Rasa is left out: it is
+        shared, and when it is down every gateway still serves staff and live handoffs."""
+        alive = await run_in_threadpool(_database_ok, settings)
+        return JSONResponse(
+            {"status": "ok" if alive else "unavailable"}, status_code=200 if alive else 503
         )
 
     @app.get("/", include_in_schema=False)

@@ -1,9 +1,11 @@
 """Start the action server, the Rasa server and the gateway together; stop all on Ctrl-C.
 
-`make run` calls this; the live tests use `Stack` the same way on free ports. The action server
-and the gateway run on this interpreter (.venv, Python 3.12+); Rasa runs from its own Python
-3.10 environment (settings.rasa_python, .venv-rasa by default) and loads danish_nlu/ from the
-project root.
+`make run` calls this; the live tests use `Stack` the same way on free ports. A process that
+crashes is restarted with backoff (bot/tools/supervisor.py) while the other two go on serving.
+The action server and the gateway run on this interpreter (.venv, Python 3.12+); Rasa runs from
+its own Python 3.10 environment (settings.rasa_python, .venv-rasa by default) and loads
+danish_nlu/ from the project root. Under systemd (deploy/systemd/) each process is a unit of
+its own and `--write-endpoints` writes Rasa's endpoints file before it starts.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -24,6 +27,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from bot.core.config import PROJECT_ROOT, Settings, SettingsError, load_settings
+from bot.tools.supervisor import GaveUp, RestartPolicy, Supervisor
 
 # Rasa's SQL tracker store that also hands the turn's state to the gateway's one call per turn
 # (danish_nlu/turn_channel.py); same table and settings as Rasa's own "SQL" type.
@@ -90,27 +94,28 @@ class Stack:
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     _logs: list[IO[bytes]] = field(default_factory=list)
 
+    def own_env(self) -> dict[str, str]:
+        """What the runner sets on top of its own environment (the systemd units set the
+        same, deploy/systemd/; tests/test_systemd_units.py keeps them in step)."""
+        return {
+            "PYTHONPATH": str(PROJECT_ROOT),
+            "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "SANIC_HOST": self.settings.host,  # rasa-sdk binds 0.0.0.0 otherwise
+            "BORGER_RASA_TOKEN": self.settings.rasa_token,
+            "BORGER_VAR_DIR": str(self.settings.var_dir),
+            "BORGER_GATEWAY_PORT": str(self.settings.gateway_port),
+            "BORGER_RASA_PORT": str(self.settings.rasa_port),
+            "BORGER_ACTIONS_PORT": str(self.settings.actions_port),
+            # The abuse limits too: `make bench` turns them off for its own stack.
+            "BORGER_RATE_LIMIT_SESSION": str(self.settings.rate_limit_session),
+            "BORGER_RATE_LIMIT_ADDRESS": str(self.settings.rate_limit_address),
+            "BORGER_MAX_SOCKETS_PER_ADDRESS": str(self.settings.max_sockets_per_address),
+            "BORGER_DATABASE_URL": self.settings.database_url,
+        }
+
     def _env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(
-            {
-                "PYTHONPATH": str(PROJECT_ROOT),
-                "RASA_TELEMETRY_ENABLED": "false",
-                "TF_CPP_MIN_LOG_LEVEL": "3",
-                "SANIC_HOST": self.settings.host,  # rasa-sdk binds 0.0.0.0 otherwise
-                "BORGER_RASA_TOKEN": self.settings.rasa_token,
-                "BORGER_VAR_DIR": str(self.settings.var_dir),
-                "BORGER_GATEWAY_PORT": str(self.settings.gateway_port),
-                "BORGER_RASA_PORT": str(self.settings.rasa_port),
-                "BORGER_ACTIONS_PORT": str(self.settings.actions_port),
-                # The abuse limits too: `make bench` turns them off for its own stack.
-                "BORGER_RATE_LIMIT_SESSION": str(self.settings.rate_limit_session),
-                "BORGER_RATE_LIMIT_ADDRESS": str(self.settings.rate_limit_address),
-                "BORGER_MAX_SOCKETS_PER_ADDRESS": str(self.settings.max_sockets_per_address),
-            }
-        )
-        env["BORGER_DATABASE_URL"] = self.settings.database_url
-        return env
+        return {**os.environ, **self.own_env()}
 
     def commands(self, endpoints: Path) -> dict[str, list[str]]:
         s = self.settings
@@ -154,18 +159,22 @@ class Stack:
                 stderr=subprocess.STDOUT if output else None, start_new_session=True,
             )
 
+    def healthy(self) -> bool:
+        """The gateway's /healthz is 200: gateway, database, Rasa and action server answer."""
+        url = f"http://{self.settings.host}:{self.settings.gateway_port}/healthz"
+        try:
+            return httpx.get(url, timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
     def wait_healthy(self, timeout: float = 240) -> float:
         started = time.monotonic()
-        url = f"http://{self.settings.host}:{self.settings.gateway_port}/healthz"
         while time.monotonic() - started < timeout:
-            for name, process in self.processes.items():
+            for name, process in list(self.processes.items()):
                 if process.poll() is not None:
                     raise RuntimeError(f"{name} exited with {process.returncode} while starting")
-            try:
-                if httpx.get(url, timeout=2).status_code == 200:
-                    return time.monotonic() - started
-            except httpx.HTTPError:
-                pass
+            if self.healthy():
+                return time.monotonic() - started
             time.sleep(0.5)
         raise TimeoutError(f"not healthy after {timeout:.0f} s")
 
@@ -181,7 +190,8 @@ class Stack:
             process.wait()
 
     def stop(self) -> None:
-        for name in ("gateway", "rasa", "actions"):
+        # The gateway first, so that no citizen turn starts against a Rasa that is stopping.
+        for name in ("gateway", "rasa", "actions", *self.processes):
             self.stop_one(name)
         for log in self._logs:
             log.close()
@@ -191,12 +201,19 @@ class Stack:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shell", action="store_true", help="chat in the terminal instead")
+    parser.add_argument(
+        "--write-endpoints", action="store_true",
+        help="only write Rasa's endpoints file (var_dir/endpoints.yml) and print its path",
+    )
     args = parser.parse_args(argv)
     try:
         settings = load_settings()  # `make run`'s one reading of the environment
     except SettingsError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
+    if args.write_endpoints:
+        print(write_endpoints(settings))
+        return 0
     if not settings.rasa_token:
         settings = settings.model_copy(update={"rasa_token": secrets.token_hex(24)})
     if not settings.model_path.exists():
@@ -232,22 +249,39 @@ def main(argv: list[str] | None = None) -> int:
             )
         stack.start()
         print("Starting the action server, Rasa and the gateway ...", flush=True)
-        seconds = stack.wait_healthy()
-        print(
-            f"\nBorgerservice-assistenten is ready after {seconds:.0f} s: open "
-            f"http://{settings.host}:{settings.gateway_port}/  (Ctrl-C stops everything)\n",
-            flush=True,
-        )
-        while not stopping and all(p.poll() is None for p in stack.processes.values()):
-            time.sleep(0.5)
-        crashed = [n for n, p in stack.processes.items() if p.poll() is not None]
-        if crashed and not stopping:
-            print(f"Stopped because {', '.join(crashed)} exited.", file=sys.stderr)
-            return 1
-        return 0
+        return _supervise(stack, lambda: stopping)
     finally:
         print("Stopping ...", flush=True)
         stack.stop()
+
+
+def _supervise(stack: Stack, stopping: Callable[[], bool]) -> int:
+    """Restart whatever crashes until Ctrl-C or SIGTERM; say when all three answer (again)."""
+    settings = stack.settings
+    supervisor = Supervisor(stack, RestartPolicy.from_settings(settings))
+    started, ready, restarts = time.monotonic(), False, 0
+    try:
+        while not stopping():
+            supervisor.step()
+            if sum(supervisor.restarts.values()) != restarts:
+                restarts, ready = sum(supervisor.restarts.values()), False
+            if not ready and stack.healthy():
+                ready = True
+                if restarts:
+                    print("All three processes answer again.", file=sys.stderr, flush=True)
+                else:
+                    print(
+                        f"\nBorgerservice-assistenten is ready after "
+                        f"{time.monotonic() - started:.0f} s: open "
+                        f"http://{settings.host}:{settings.gateway_port}/  "
+                        "(Ctrl-C stops everything)\n",
+                        flush=True,
+                    )
+            time.sleep(0.5)
+    except GaveUp as exc:
+        print(f"Stopping everything: {exc}", file=sys.stderr, flush=True)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
