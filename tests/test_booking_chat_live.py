@@ -25,7 +25,14 @@ from bot.db.models import (
 )
 from bot.db.session import session_scope
 from bot.services.validation import CONTACT_INVALID, NAME_BAD_CHARS, NAME_TOO_LONG
-from tests.chat_support import REFERENCE, buttons_of, new_session, press, text_of
+from tests.chat_support import (
+    REFERENCE,
+    buttons_of,
+    new_session,
+    press,
+    text_of,
+    unique_phone,
+)
 from tests.fixtures_mail import Mailbox
 
 pytestmark = pytest.mark.live
@@ -56,7 +63,7 @@ def to_slot_question(live, session: str) -> dict:
     return reply
 
 
-def to_confirmation(live, session: str, contact: str = "22 33 44 55") -> tuple[dict, str]:
+def to_confirmation(live, session: str, contact: str | None = None) -> tuple[dict, str]:
     reply = to_slot_question(live, session)
     offer = slot_buttons(reply)[0]
     if "ingen ledige tider" not in text_of(reply):
@@ -65,7 +72,7 @@ def to_confirmation(live, session: str, contact: str = "22 33 44 55") -> tuple[d
     assert "navn" in text_of(reply).lower()
     reply = live.chat(session, "Karen Jensen")
     assert "telefonnummer" in text_of(reply).lower()
-    reply = live.chat(session, contact)
+    reply = live.chat(session, contact or unique_phone())
     assert "Skal jeg booke tiden?" in text_of(reply), text_of(reply)
     assert [b["title"] for b in buttons_of(reply)] == ["Ja, book tiden", "Nej, ret noget"]
     return reply, offer["title"]

@@ -25,6 +25,7 @@ from tests.chat_support import (
     press,
     shown_articles,
     text_of,
+    unique_phone,
 )
 
 pytestmark = pytest.mark.live
@@ -292,7 +293,7 @@ def test_two_thumbs_down_in_a_row_offer_a_person(live) -> None:
 # --- item 9: the forms' known defects ---------------------------------------------------------
 
 
-def booked_reference(live, contact: str = "22 33 44 55") -> str:
+def booked_reference(live, contact: str | None = None) -> str:
     """A booking made the way the booking form makes it, on the next free help slot."""
     with session_scope(live.settings.database_url, read_only=True) as db:
         upcoming = db.scalars(
@@ -301,7 +302,8 @@ def booked_reference(live, contact: str = "22 33 44 55") -> str:
     for slot_id in upcoming:
         try:
             with session_scope(live.settings.database_url) as db:
-                return book_slot(db, slot_id, "Karen Jensen", contact, "mitid").reference
+                phone = contact or unique_phone()
+                return book_slot(db, slot_id, "Karen Jensen", phone, "mitid").reference
         except BookingError:
             continue  # taken by an earlier test: the next one
     raise AssertionError("no free help slot left in the demo library")
