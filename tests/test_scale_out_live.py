@@ -408,6 +408,27 @@ def test_a_rolling_restart_of_a_gateway_keeps_the_conversation(cluster: Cluster)
     assert [m["sender"] for m in transcript(cluster, session)] == ["citizen", "bot"] * 3
 
 
+def test_a_new_model_goes_out_one_rasa_server_at_a_time(cluster: Cluster) -> None:
+    """docs/deploy.md's rollout: take one Rasa server out, restart it on the (new) model
+    file, put it back; the other serves the conversations meanwhile, mid-form too."""
+    session = uuid.uuid4().hex
+    reply = chat(cluster.url, session, "Jeg vil gerne have hjælp til MitID på fredag").json()
+    cluster.set_state("rasa", 1, "maint")
+    node = cluster.nodes[0]
+    node.stop_one("rasa")
+    cluster.wait_state("rasa", 1, "MAINT", timeout=60)
+    before = cluster.balancer.servers()["rasa/rasa2"]["stot"] if cluster.balancer else "0"
+    reply = chat(cluster.url, session, press(reply, "Hovedbiblioteket")).json()
+    assert slot_payloads(reply), text_of(reply)  # the form went on, on rasa2
+    after = cluster.balancer.servers()["rasa/rasa2"]["stot"] if cluster.balancer else "0"
+    assert int(after) > int(before)
+    node.start(only=("rasa",))
+    cluster.set_state("rasa", 1, "ready")
+    cluster.wait_state("rasa", 1, "UP", timeout=300)
+    reply = chat(cluster.url, session, slot_payloads(reply)[0]).json()
+    assert "navn" in text_of(reply).lower(), text_of(reply)
+
+
 def test_killing_a_rasa_server_and_a_gateway_mid_conversation_loses_no_message(
     cluster: Cluster,
 ) -> None:
