@@ -9,6 +9,8 @@ environment ships) to var/bench/. Figures, not pass/fail: see DESIGN.md, "Speed"
 
 Every turn asks a question the stack has not seen in this run (article questions, in
 order), with a "tak" between, so the answer engine's per-text cache cannot flatter a figure.
+``--repeated`` runs the earlier benchmark's load instead (five texts over and over), to
+compare with figures measured that way.
 """
 
 from __future__ import annotations
@@ -60,8 +62,22 @@ def _memory_mb(pid: int) -> tuple[float, float]:
     return fields.get("VmRSS", 0.0), fields.get("VmHWM", 0.0)
 
 
-def questions() -> Iterator[str]:
-    """Article questions in a fixed order, then the same again (only if a run outlasts them)."""
+# The load of the earlier benchmark (and of the figures in the issue it was measured for): the
+# same five texts over and over, which the answer engine's per-text cache mostly answers.
+REPEATED = (
+    "Hvordan fornyer jeg mit kørekort?",
+    "Jeg har mistet min telefon med MitID",
+    "hvornår har biblioteket åbent",
+    "hvordan melder jeg flytning",
+    "tak for hjælpen",
+)
+
+
+def questions(repeated: bool = False) -> Iterator[str]:
+    """Article questions in a fixed order, then the same again (only if a run outlasts them);
+    with ``repeated``, the earlier benchmark's five texts."""
+    if repeated:
+        return itertools.cycle(REPEATED)
     pool = [q for article in load_articles().values() for q in article.questions]
     return itertools.cycle(pool)
 
@@ -216,9 +232,12 @@ def bench_settings(var_dir: str) -> Settings:
     )
 
 
-def run(url: str, rasa_url: str, token: str, concurrency: tuple[int, ...], turns: int) -> dict:
+def run(
+    url: str, rasa_url: str, token: str, concurrency: tuple[int, ...], turns: int,
+    repeated: bool = False,
+) -> dict:
     """The load at each concurrency through the gateway (``url``) and on Rasa alone."""
-    texts = questions()
+    texts = questions(repeated)
     gateway, rasa = gateway_asker(url), rasa_asker(rasa_url)
     # Loads the models, opens the connections and fills Python's caches of both paths.
     asyncio.run(load("gateway", gateway, texts, 2, 3))
@@ -267,7 +286,8 @@ def bench_one(args: argparse.Namespace) -> tuple[dict, str]:
                 return {}, profile_turns(stack, settings, args.out, args.turns)
             url = f"http://{settings.host}:{settings.gateway_port}"
             report = run(
-                url, settings.rasa_url, settings.rasa_token, tuple(args.concurrency), args.turns
+                url, settings.rasa_url, settings.rasa_token, tuple(args.concurrency), args.turns,
+                args.repeated,
             )
             report["memory_mb"] = {n: _memory_mb(p.pid) for n, p in stack.processes.items()}
         finally:
@@ -286,7 +306,7 @@ def bench_two(args: argparse.Namespace) -> tuple[dict, str]:
         with Cluster(settings, Path(var_dir)) as cluster:
             report = run(
                 cluster.url, cluster.rasa_url, settings.rasa_token,
-                tuple(args.concurrency), args.turns,
+                tuple(args.concurrency), args.turns, args.repeated,
             )
             report["memory_mb"] = {
                 f"{name}{index}": _memory_mb(p.pid)
@@ -306,7 +326,9 @@ def render(report: dict, args: argparse.Namespace, label: str) -> str:
     )
     return "\n".join(
         [
-            f"## {label} ({os.cpu_count()} cores, {args.turns} turns per conversation)",
+            f"## {label} ({os.cpu_count()} cores, {args.turns} turns per conversation, "
+            + ("the earlier benchmark's five texts repeated)" if args.repeated else
+               "a new question every turn)"),
             "",
             table(rows),
             "",
@@ -326,6 +348,10 @@ def main(argv: list[str] | None = None) -> int:
         "--instances", type=int, nargs="+", choices=(1, 2), default=[1],
         help="1: one stack as `make run` starts it; 2: two of every process behind HAProxy "
         "(bot/tools/cluster.py); '1 2' runs both and prints both",
+    )
+    parser.add_argument(
+        "--repeated", action="store_true",
+        help="the earlier benchmark's load: five texts over and over (mostly cached answers)",
     )
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "var" / "bench")
     parser.add_argument(
