@@ -246,6 +246,7 @@ class HelpSlotMixin:
 
 class ValidateBookingForm(HelpSlotMixin, CitizenDetailsMixin, ReaskingFormValidationAction):
     opportunistic_slots = ("branch", "help_topic", "help_slot", "citizen_contact")
+    start_button = {"title": "Book en tid", "payload": "/book_it_help"}
     hints = {
         "branch": "Vælg en af afdelingerne.",
         "help_topic": "Vælg, hvad du vil have hjælp til.",

@@ -195,6 +195,7 @@ def _session_info(session_id: Any) -> CourseSession | None:
 class ValidateCourseSignupForm(CitizenDetailsMixin, ReaskingFormValidationAction):
     opportunistic_slots = ("course_session", "citizen_contact")
     hints = {"course_session": "Vælg et af holdene."}
+    start_button = {"title": "Tilmeld dig et kursus", "payload": "/sign_up_course"}
 
     def name(self) -> str:
         return "validate_course_signup_form"

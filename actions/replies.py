@@ -42,6 +42,10 @@ def answer_instead(
     if answer is None or answer.topic == own_topic:
         return None
     last = answer.messages[-1]
-    last["buttons"] = [*(last.get("buttons") or []), button]
+    buttons = list(last.get("buttons") or [])
+    # The article may offer that flow already (the courses' "Tilmeld dig"): once is enough.
+    if all(b.get("payload") != button["payload"] for b in buttons):
+        buttons.append(button)
+    last["buttons"] = buttons
     send(dispatcher, answer)
     return [SlotSet("topic", answer.topic), SlotSet("article_id", answer.article_id)]

@@ -574,3 +574,48 @@ def test_a_cpr_number_typed_as_the_name_gets_the_cpr_notice(db: str, text: str) 
     assert "CPR-nummer" in result.text
     assert "bogstaver" not in result.text
     assert result.slots.get("citizen_name") is None
+
+
+def test_a_question_read_as_a_booking_is_answered_with_a_button_to_book(db: str) -> None:
+    text = "koster det noget at få hjælp til mitid på biblioteket?"
+    result = run_action(
+        ValidateBookingForm(), load_tracker("booking_start", text=text, intent="book_it_help")
+    )
+    assert result.slots["requested_slot"] is None and result.slots["form_outcome"] == "answered"
+    assert result.slots["article_id"] == "digital-hjaelp"
+    assert {"title": "Book en tid", "payload": "/book_it_help"} in result.buttons
+
+
+def test_a_question_the_engine_is_unsure_of_still_starts_the_booking(db: str) -> None:
+    # Only a plainly answered question skips the form: no guessing in front of a wish.
+    text = "skal jeg have mitid med når jeg får hjælp?"
+    result = run_action(
+        ValidateBookingForm(), load_tracker("booking_start", text=text, intent="book_it_help")
+    )
+    assert result.slots.get("form_outcome") != "answered" and "article_id" not in result.slots
+
+
+def test_a_form_that_answered_instead_keeps_the_answers_topic() -> None:
+    finish = run_action(ActionFinishForm(), load_tracker("booking_start", form_outcome="answered"))
+    assert "topic" not in finish.slots  # the answer set it; the form's own topic does not win
+    assert finish.slots["form_outcome"] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("skal jeg have min egen ipad med på kurset", True),
+        ("koster det noget?", True),
+        ("jeg har ingen computer, er det et problem?", True),
+        ("Jeg vil gerne have hjælp til MitID på torsdag", False),
+        ("kan I booke mig en tid på fredag?", False),
+        ("book en tid", False),
+        ("tilmeld mig ipad kurset", False),
+        ("/book_it_help", False),
+        ("jeg vil gerne på kursus, hvad koster det?", False),
+    ],
+)
+def test_a_question_about_a_service_is_told_from_a_wish_to_use_it(text: str, asks: bool) -> None:
+    from actions.forms.readers import asks_rather_than_wishes
+
+    assert asks_rather_than_wishes(text) is asks

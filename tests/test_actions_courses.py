@@ -253,3 +253,46 @@ def test_picking_an_offered_session_by_its_place(db: str) -> None:
     assert offer.slots["offered"] == [first, second]
     tracker = load_tracker("course_session", text="det andet hold", offered=[first, second])
     assert run_action(ValidateCourseSignupForm(), tracker).slots["course_session"] == str(second)
+
+
+# --- a question about the courses is answered, not turned into a sign-up ----------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "skal jeg have min egen ipad med på kurset",
+        "koster det noget at gå på jeres kurser?",
+        "skal jeg selv have en computer med til kurset?",
+    ],
+)
+def test_a_question_read_as_a_sign_up_is_answered_with_a_button_to_sign_up(
+    db: str, text: str
+) -> None:
+    result = run_action(
+        ValidateCourseSignupForm(),
+        load_tracker("course_start", text=text, intent="sign_up_course"),
+    )
+    assert result.slots["requested_slot"] is None  # the form ends before its first question
+    assert result.slots["form_outcome"] == "answered"
+    assert result.slots["topic"] == "courses" and result.slots["article_id"].startswith("kurser")
+    # The way to sign up, once: the article's own button or the form's.
+    assert [b["payload"] for b in result.buttons].count("/sign_up_course") == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Jeg vil gerne tilmelde mig et kursus",
+        "kan I tilmelde mig ipad kurset på tirsdag?",
+        "tilmeld mig",
+        "/sign_up_course",
+    ],
+)
+def test_a_wish_to_sign_up_starts_the_form(db: str, text: str) -> None:
+    result = run_action(
+        ValidateCourseSignupForm(),
+        load_tracker("course_start", text=text, intent="sign_up_course"),
+    )
+    assert result.slots.get("form_outcome") != "answered"
+    assert "article_id" not in result.slots

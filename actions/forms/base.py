@@ -42,6 +42,7 @@ from actions.forms.readers import (
     FINISH,
     FORM_WISHES,
     PROBLEM,
+    asks_rather_than_wishes,
     confidence,
     latest_intent,
     latest_text,
@@ -50,6 +51,7 @@ from actions.forms.readers import (
     wants_stop,
 )
 from actions.handoff import ActionHandoff
+from actions.replies import answer_instead
 from bot.core.topics import FORM_TOPICS, INTENT_TOPICS
 from bot.services.answers import confident_answer
 
@@ -57,6 +59,8 @@ MAX_ATTEMPTS = 3
 REQUESTED_SLOT = "requested_slot"
 ATTEMPTS_SLOT = "form_attempts"
 OUTCOME_SLOT = "form_outcome"
+# The form's outcome when its first message was a question, answered instead of starting it.
+ANSWERED = "answered"
 
 # Slots the forms use besides their required slots; cleared whenever a form ends.
 HELPER_SLOTS = ("when_text", "not_day", "branch", "offered")
@@ -99,6 +103,9 @@ class ReaskingFormValidationAction(FormValidationAction):
     opportunistic_slots: tuple[str, ...] = ()
     # Shown after NOT_UNDERSTOOD when an answer to this slot could not be read.
     hints: dict[str, str] = {}
+    # Set for a form that questions about its service are mistaken for (booking, courses):
+    # such a question is answered, with this button to start the form (see run()).
+    start_button: dict[str, str] | None = None
 
     @abstractmethod
     def name(self) -> str:
@@ -152,6 +159,13 @@ class ReaskingFormValidationAction(FormValidationAction):
         requested = tracker.get_slot(REQUESTED_SLOT)
 
         # In the first turn (requested is None) the message is the one that started the form.
+        if requested is None and self.start_button and asks_rather_than_wishes(text):
+            # A question about the service, read by the NLU as a wish to use it: answered
+            # with its article and a button that starts the form (issue: forms start only on
+            # a clear wish).
+            answered = answer_instead(dispatcher, tracker, self.start_button)
+            if answered is not None:
+                return [*answered, *self.stop_events(domain, ANSWERED)]
         wish = other_wish(text, intent, confidence(tracker), self.form_name())
         if requested is not None and wish is not None:
             # The citizen changed their mind ("glem det, jeg vil hellere booke en ny"): leave
@@ -269,8 +283,11 @@ class ActionFinishForm(Action):
         slots.extend(HELPER_SLOTS)
         events: list[EventType] = [SlotSet(slot, None) for slot in dict.fromkeys(slots)]
         events += [SlotSet(ATTEMPTS_SLOT, 0), SlotSet(OUTCOME_SLOT, None)]
-        if tracker.get_slot(OUTCOME_SLOT) == "human":
+        outcome = tracker.get_slot(OUTCOME_SLOT)
+        if outcome == "human":
             events.append(SlotSet("topic", "staff"))
+        elif outcome == ANSWERED:
+            pass  # the answer set the topic and article of what was asked
         elif form in FORM_TOPICS:
             events.append(SlotSet("topic", FORM_TOPICS[form]))
         return events

@@ -98,6 +98,29 @@ _WISH_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 WISH_CONFIDENCE = 0.7
 
+# A question about a service, not a wish to use it: "skal jeg have min egen ipad med på
+# kurset", "koster det noget at få hjælp?". A wish ("jeg vil gerne på kursus", "kan I booke
+# mig en tid") keeps the form, and so does a button.
+_QUESTION_START = re.compile(
+    r"^\W*(?:hvad|hvordan|hvorn(?:å|aa)r|hvor|hvem|hvilke\w*|hvorfor|hvis|skal|kan|koster"
+    r"|er|m(?:å|aa)|har|f(?:å|aa)r|g(?:æ|ae)lder|behøver|beh(?:ø|oe)ver|findes|tager)\b",
+    re.IGNORECASE,
+)
+_WISH = re.compile(
+    r"\bvil\s+(?:gerne|godt|have|booke|tilmelde|melde)|\bgerne\s+(?:vil|have|booke|tilmelde|på)"
+    r"|\b(?:tilmeld|meld|book|bestil|skriv)\s+(?:mig|os|en|min|et)\b|\bønsker\b"
+    r"|\bkan\s+(?:i|du)\s+(?:booke|tilmelde|melde|skrive|give)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_rather_than_wishes(text: str) -> bool:
+    """True for a typed question about a service that wishes for nothing (see above)."""
+    text = (text or "").strip()
+    if not text or is_payload(text) or _WISH.search(text):
+        return False
+    return text.endswith("?") or bool(_QUESTION_START.match(text))
+
 
 def other_wish(text: str, intent: str, confidence: float, form: str) -> str | None:
     """The intent of another form the citizen now wants instead of this one, if any.
