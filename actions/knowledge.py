@@ -19,7 +19,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import config
-from actions.forms.readers import previous_reply_kind
+from actions.forms.readers import latest_text, previous_reply_kind, wants_stop
 from actions.handoff import ActionHandoff
 from actions.replies import send
 from bot.core.topics import INTENT_TOPICS
@@ -72,3 +72,30 @@ class ActionAnswerKnowledge(Action):
             return [SlotSet("topic", answer.topic)]
         return []
 
+
+NOTHING_TO_STOP = "Der er ikke noget i gang, som skal stoppes. Hvad kan jeg hjælpe dig med?"
+NOTHING_TO_STOP_BUTTONS = [
+    {"title": "Book it-hjælp", "payload": "/book_it_help"},
+    {"title": "Se kurser", "payload": "/list_courses"},
+    {"title": "Vis hvad du kan hjælpe med", "payload": "/greet"},
+]
+
+
+class ActionNothingToStop(Action):
+    """"Stop" while no form is open. The NLU reads some questions as a stop because of a
+    word such as "glemt" ("jeg er flyttet og har glemt at melde det"): without a stop word
+    of its own the message is answered like any question; a real stop ("stop", "glem det")
+    hears that nothing is going on."""
+
+    def name(self) -> str:
+        return "action_nothing_to_stop"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        text = latest_text(tracker)
+        if not text.startswith("/") and not wants_stop(text, "stop"):
+            return ActionAnswerKnowledge().run(dispatcher, tracker, domain)
+        # The text lives here, not as a domain response: only this action says it.
+        dispatcher.utter_message(text=NOTHING_TO_STOP, buttons=NOTHING_TO_STOP_BUTTONS)
+        return []

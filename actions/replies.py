@@ -28,7 +28,7 @@ def send(dispatcher: CollectingDispatcher, answer: Answer) -> None:
 def answer_instead(
     dispatcher: CollectingDispatcher,
     tracker: Tracker,
-    button: dict[str, str],
+    button: dict[str, str] | None,
     own_topic: str | None = None,
 ) -> list[EventType] | None:
     """Answer a typed question the NLU sent to another flow when one article plainly answers
@@ -44,7 +44,7 @@ def answer_instead(
     last = answer.messages[-1]
     buttons = list(last.get("buttons") or [])
     # The article may offer that flow already (the courses' "Tilmeld dig"): once is enough.
-    if all(b.get("payload") != button["payload"] for b in buttons):
+    if button and all(b.get("payload") != button["payload"] for b in buttons):
         buttons.append(button)
     last["buttons"] = buttons
     send(dispatcher, answer)

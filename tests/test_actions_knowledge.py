@@ -155,3 +155,26 @@ def test_a_course_question_the_list_answers_better_is_not_answered_instead() -> 
     # The price article would answer it, but the course list is what the flow is for.
     assert answer_instead(CollectingDispatcher(), tracker, button) is not None
     assert answer_instead(CollectingDispatcher(), tracker, button, own_topic="courses") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "answered"),
+    [
+        ("jeg har glemt at melde flytning, hvad gør jeg nu?", True),  # "glemt" is no stop
+        ("stop", False),
+        ("glem det", False),
+        ("/stop", False),
+    ],
+)
+def test_a_stop_with_no_form_open_answers_a_question_the_nlu_read_as_a_stop(
+    text: str, answered: bool
+) -> None:
+    from actions.knowledge import NOTHING_TO_STOP, ActionNothingToStop
+
+    tracker = tracker_from("knowledge_question", text=text, intent={"name": "stop"})
+    dispatcher = CollectingDispatcher()
+    ActionNothingToStop().run(dispatcher, tracker, {})
+    if answered:
+        assert "flyt" in dispatcher.messages[0]["text"].lower()
+    else:
+        assert [m["text"] for m in dispatcher.messages] == [NOTHING_TO_STOP]
