@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActiveLoop, SlotSet, UserUttered
-from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
 from danish_nlu import turn_channel
 
@@ -94,3 +94,38 @@ def test_the_sqlite_tracker_database_runs_in_wal_mode(tmp_path: Path) -> None:
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+
+
+def test_event_classes_are_found_as_rasa_finds_them() -> None:
+    import pytest
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    from danish_nlu import speedups
+
+    def rasas(type_name: str, default=None):  # Rasa 3.6's loop, as it is
+        for cls in all_subclasses(Event):
+            if cls.type_name == type_name:
+                return cls
+        if type_name == "topic":
+            return None
+        if default is not None:
+            return default
+        raise ValueError(f"Unknown event name '{type_name}'.")
+
+    names = {cls.type_name for cls in all_subclasses(Event)}
+    assert {"user", "bot", "action", "slot", "active_loop", "restart"} <= names
+    for name in names:
+        assert speedups.resolve_by_type(name) is rasas(name)
+    assert speedups.resolve_by_type("topic") is None
+    assert speedups.resolve_by_type("no-such-event", default=Event) is Event
+    with pytest.raises(ValueError, match="Unknown event name 'no-such-event'"):
+        speedups.resolve_by_type("no-such-event")
+    # Installed, a tracker read back from its events is the same.
+    turn_channel.TurnInput()
+    assert speedups.installed()
+    tracker = _tracker("cy", "m-events")
+    dumped = tracker.current_state(EventVerbosity.ALL)["events"]
+    again = DialogueStateTracker.from_dict("cy", dumped, DOMAIN.slots)
+    assert again.events == tracker.events
+    assert turn_channel.turn_state(again) == turn_channel.turn_state(tracker)
