@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -136,3 +138,36 @@ def configured_stack(live: Any, names: tuple[str, ...], **env: str) -> Iterator[
             else:
                 os.environ[key] = value
         restart(live, *names)
+
+
+# --- reading a live chat's WebSocket events -----------------------------------------------
+
+Event = dict[str, Any]
+
+
+async def recv_until(
+    socket: Any, predicate: Callable[[Event], bool], timeout: float = 30
+) -> list[Event]:
+    """Events up to and including the first that matches."""
+    events: list[Event] = []
+    while True:
+        event = json.loads(await asyncio.wait_for(socket.recv(), timeout))
+        events.append(event)
+        if predicate(event):
+            return events
+
+
+def is_message(sender: str, contains: str = "") -> Callable[[Event], bool]:
+    def check(event: Event) -> bool:
+        message = event.get("message") or {}
+        return (
+            event.get("type") == "message"
+            and message.get("sender") == sender
+            and contains in message.get("text", "")
+        )
+
+    return check
+
+
+def is_handoff(state: str) -> Callable[[Event], bool]:
+    return lambda e: e.get("type") == "handoff" and e["handoff"]["state"] == state

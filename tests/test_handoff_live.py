@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,11 +24,15 @@ from bot.db.models import AuditEvent, ChatMessage, HandoffTicket
 from bot.db.session import session_scope
 from tests.handoff_support import (
     STAFF_PASSWORD,
+    Event,
     StaffLogin,
     avoid_midnight_gap,
     configured_stack,
     end_open_handoffs,
     ensure_staff,
+    is_handoff,
+    is_message,
+    recv_until,
     sign_everyone_out,
     staff_login,
     write_library,
@@ -36,7 +40,6 @@ from tests.handoff_support import (
 
 pytestmark = pytest.mark.live
 
-Event = dict[str, Any]
 
 
 @dataclass
@@ -89,34 +92,6 @@ def anna(stack: HandoffStack) -> Iterator[StaffLogin]:
 
 def new_session() -> str:
     return uuid.uuid4().hex
-
-
-async def recv_until(
-    socket: Any, predicate: Callable[[Event], bool], timeout: float = 20
-) -> list[Event]:
-    """Events up to and including the first that matches."""
-    events: list[Event] = []
-    while True:
-        event = json.loads(await asyncio.wait_for(socket.recv(), timeout))
-        events.append(event)
-        if predicate(event):
-            return events
-
-
-def is_message(sender: str, contains: str = "") -> Callable[[Event], bool]:
-    def check(event: Event) -> bool:
-        message = event.get("message") or {}
-        return (
-            event.get("type") == "message"
-            and message.get("sender") == sender
-            and contains in message.get("text", "")
-        )
-
-    return check
-
-
-def is_handoff(state: str) -> Callable[[Event], bool]:
-    return lambda e: e.get("type") == "handoff" and e["handoff"]["state"] == state
 
 
 async def staff_socket(stack: HandoffStack, login: StaffLogin) -> Any:

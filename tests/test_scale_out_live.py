@@ -14,7 +14,7 @@ import contextlib
 import json
 import secrets
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -35,13 +35,15 @@ from tests.handoff_support import (
     avoid_midnight_gap,
     end_open_handoffs,
     ensure_staff,
+    is_handoff,
+    is_message,
+    recv_until,
     sign_everyone_out,
     write_library,
 )
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres]
 
-Event = dict[str, Any]
 CITIZENS = 50
 
 
@@ -201,33 +203,6 @@ def staff_on_gateway_2(cluster: Cluster) -> Iterator[tuple[httpx.Client, str, st
         client.close()
         sign_everyone_out(url)
         end_open_handoffs(url)
-
-
-async def recv_until(
-    socket: Any, predicate: Callable[[Event], bool], timeout: float = 30
-) -> list[Event]:
-    events: list[Event] = []
-    while True:
-        event = json.loads(await asyncio.wait_for(socket.recv(), timeout))
-        events.append(event)
-        if predicate(event):
-            return events
-
-
-def is_message(sender: str, contains: str = "") -> Callable[[Event], bool]:
-    def check(event: Event) -> bool:
-        message = event.get("message") or {}
-        return (
-            event.get("type") == "message"
-            and message.get("sender") == sender
-            and contains in message.get("text", "")
-        )
-
-    return check
-
-
-def is_handoff(state: str) -> Callable[[Event], bool]:
-    return lambda e: e.get("type") == "handoff" and e["handoff"]["state"] == state
 
 
 def test_citizen_on_one_gateway_and_staff_on_the_other_hold_a_live_handoff(

@@ -21,7 +21,6 @@ import itertools
 import json
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -38,18 +37,13 @@ from sqlalchemy import create_engine, text
 from bot.core.config import PROJECT_ROOT, Settings, load_settings
 from bot.services.knowledge import load_articles
 from bot.tools import profile
+from bot.tools.cluster import Cluster, free_port
 from bot.tools.runner import Stack, prepare_database
 
 CONCURRENCY = (1, 5, 10, 20, 40)
 THANKS_EVERY = 5  # every fifth turn is small talk, as in real chats
 PROFILED = 8  # conversations under the profiler
 PLOT_SCRIPT = PROJECT_ROOT / "scripts" / "plot_bench.py"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _memory_mb(pid: int) -> tuple[float, float]:
@@ -221,9 +215,9 @@ def bench_settings(var_dir: str) -> Settings:
     return load_settings(
         var_dir=var_dir,
         database_url=f"sqlite:///{var_dir}/app.db",
-        gateway_port=_free_port(),
-        rasa_port=_free_port(),
-        actions_port=_free_port(),
+        gateway_port=free_port(),
+        rasa_port=free_port(),
+        actions_port=free_port(),
         rasa_token=secrets.token_hex(16),
         # The benchmark is a flood from one client by design: limits off for its stack.
         rate_limit_session=0,
@@ -298,8 +292,6 @@ def bench_one(args: argparse.Namespace) -> tuple[dict, str]:
 
 def bench_two(args: argparse.Namespace) -> tuple[dict, str]:
     """Two of every process behind HAProxy (bot/tools/cluster.py): the same load."""
-    from bot.tools.cluster import Cluster
-
     with tempfile.TemporaryDirectory(prefix="borger-bench-") as var_dir:
         settings = bench_settings(var_dir)
         prepare_database(settings)
