@@ -24,13 +24,13 @@ from typing import Any
 
 import sqlalchemy.event
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
-from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from danish_nlu import speedups
+from danish_nlu.tracker_cache import CachingSQLTrackerStore
 
 # Slots the gateway reads; the rest of the tracker stays in Rasa.
 GATEWAY_SLOTS = ("topic",)
@@ -67,8 +67,9 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class TurnTrackerStore(SQLTrackerStore):
-    """Rasa's SQL tracker store (same table, same settings) that remembers each save's state."""
+class TurnTrackerStore(CachingSQLTrackerStore):
+    """Rasa's SQL tracker store (same table, same settings; see tracker_cache.py) that
+    remembers each save's state."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
