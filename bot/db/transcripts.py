@@ -38,30 +38,44 @@ def add_message(
     payload: dict[str, Any] | None = None,
 ) -> ChatMessage:
     """Append a message; the caller's transaction commits it before anything is delivered."""
-    if sender not in SENDERS:
-        raise ValueError(f"unknown sender {sender!r}")
+    return add_messages(session, conversation_id, [(sender, text, payload)])[0]
+
+
+def add_messages(
+    session: Session,
+    conversation_id: str,
+    messages: list[tuple[str, str, dict[str, Any] | None]],
+) -> list[ChatMessage]:
+    """Append (sender, text, payload) messages in this order, numbered after the last one."""
+    unknown = [sender for sender, _, _ in messages if sender not in SENDERS]
+    if unknown:
+        raise ValueError(f"unknown sender {unknown[0]!r}")
     # Lock the conversation row first: staff and citizen may write at the same moment (and on
     # several gateway instances), and max(seq) + 1 is only safe while nobody else appends.
     # SQLite already serialises writers (BEGIN IMMEDIATE, see bot/db/session.py).
     conversation = session.execute(
         select(Conversation).where(Conversation.id == conversation_id).with_for_update()
     ).scalar_one_or_none()
-    next_seq = (
-        session.execute(
-            select(func.coalesce(func.max(ChatMessage.seq), 0)).where(
-                ChatMessage.conversation_id == conversation_id
-            )
-        ).scalar_one()
-        + 1
-    )
-    message = ChatMessage(
-        conversation_id=conversation_id, seq=next_seq, sender=sender, text=text, payload=payload
-    )
-    session.add(message)
+    last_seq = session.execute(
+        select(func.coalesce(func.max(ChatMessage.seq), 0)).where(
+            ChatMessage.conversation_id == conversation_id
+        )
+    ).scalar_one()
+    added = [
+        ChatMessage(
+            conversation_id=conversation_id,
+            seq=last_seq + number,
+            sender=sender,
+            text=text,
+            payload=payload,
+        )
+        for number, (sender, text, payload) in enumerate(messages, start=1)
+    ]
+    session.add_all(added)
     if conversation is not None:
         conversation.updated_at = utc_now()
-    session.flush()
-    return message
+    session.flush()  # one flush for the turn's messages, not one each
+    return added
 
 
 def transcript(

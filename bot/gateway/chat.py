@@ -24,7 +24,9 @@ from bot.core.handoff_states import ConversationState, routes_to_staff
 from bot.core.topics import TOPICS, topic_for
 from bot.db.models import Conversation
 from bot.db.session import session_scope
-from bot.db.transcripts import add_message, get_or_create_conversation, transcript
+from bot.db.transcripts import add_message, add_messages, get_or_create_conversation, transcript
+from bot.gateway.errors import GatewayError
+from bot.gateway.guard import ENDED
 from bot.gateway.hub import STAFF_CHANNEL, Hub, citizen_channel
 from bot.gateway.metrics import GatewayMetrics
 from bot.gateway.rasa_client import AssistantUnavailable, RasaClient
@@ -344,9 +346,12 @@ class ChatService:
         self, session_id: str, text: str, channel: str
     ) -> tuple[dict[str, Any], str, str]:
         """Store the message; returns it with the conversation's state and channel, read in the
-        same transaction so a message is never routed by a stale state."""
+        same transaction so a message is never routed by a stale state. A conversation ended
+        at the kiosk reset or deleted by the citizen takes no more messages."""
         with session_scope(self.settings.database_url) as session:
             conversation = get_or_create_conversation(session, session_id, channel=channel)
+            if conversation.ended_at is not None:
+                raise GatewayError(ENDED, 409)
             payload = None
             if text.startswith("/"):
                 # A button press: keep what the citizen saw (its title) in the transcript.
@@ -384,7 +389,7 @@ class ChatService:
         with session_scope(self.settings.database_url) as session:
             conversation = get_or_create_conversation(session, session_id)
             conversation.topic = topic
-            stored = []
+            rows: list[tuple[str, str, dict[str, Any] | None]] = []
             for message in messages:
                 payload: dict[str, Any] = {"buttons": message["buttons"], "topic": topic}
                 if message.get("article"):
@@ -393,9 +398,8 @@ class ChatService:
                     payload["kind"] = kind
                 if choices:
                     payload["choices"] = choices
-                added = add_message(session, session_id, "bot", message["text"], payload)
-                stored.append(message_to_dict(added))
-            return stored
+                rows.append(("bot", message["text"], payload))
+            return [message_to_dict(m) for m in add_messages(session, session_id, rows)]
 
 
 def _button_title(messages: list, payload: str) -> str | None:

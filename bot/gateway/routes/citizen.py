@@ -538,7 +538,7 @@ async def chat(request: Request) -> JSONResponse:
     guard.check_origin(request)
     session_id, text = parse_chat_request(await request.body(), settings.max_message_chars)
     await guard.limit(request, "chat", session_id)
-    await guard.require_open(session_id)
+    # An ended conversation is refused by handle(), inside the transaction that stores the text.
     reply = await _chat(request).handle(session_id, text)
     return JSONResponse(reply.to_json(), status_code=reply.status_code)
 
