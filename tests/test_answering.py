@@ -25,14 +25,14 @@ from bot.services.knowledge import Article
 from bot.services.retrieval import Ranking, Retriever
 
 
-def article(article_id: str, topic: str, title: str = "") -> Article:
+def article(article_id: str, topic: str, title: str = "", body: str = "Tekst.") -> Article:
     return Article(
         id=article_id,
         topic=topic,
         title=title or article_id,
         source=f"https://example.dk/{topic}/{article_id}",
         reviewed=date(2026, 12, 1),
-        body="Tekst.",
+        body=body,
     )
 
 
@@ -42,9 +42,11 @@ ARTICLES = {
         article("pas-bestil", "out_of_scope", "Bestil eller forny pas"),
         article("pas-boern", "out_of_scope", "Pas til børn"),
         article("koerekort-mistet", "koerekort", "Mistet kørekort"),
-        article("koerekort-forny", "koerekort", "Forny kørekort"),
+        article("koerekort-forny", "koerekort", "Forny kørekort", "Det koster 280 kr."),
         article("kurser-pris", "courses", "Hvad koster kurserne"),
         article("mitid-mistet-telefon", "mitid", "Mistet telefon med MitID"),
+        article("dagtilbud-typer", "dagtilbud", "Typer af dagtilbud", "Vuggestue er for 0-2 år."),
+        article("dagtilbud-priser", "dagtilbud", "Priser", "En plads koster 4.000 kr."),
     )
 }
 
@@ -142,6 +144,35 @@ def test_a_message_without_a_subject_never_changes_the_subject() -> None:
     )
     assert decision.follow_up
     assert decision.article.id == "koerekort-forny"
+
+
+@pytest.mark.parametrize(
+    "text", ["hvad koster det så?", "skal man betale for det", "er det gratis?"]
+)
+def test_a_price_asked_after_an_article_without_one_is_looked_for_in_the_topic(
+    text: str,
+) -> None:
+    # The article on kinds of day care names no price: the question is read with the topic's
+    # words, not the article's, and the article just shown gets no extra weight.
+    query = f"{text} dagtilbud børnehave vuggestue"
+    shares = {"dagtilbud-priser": 0.55, "dagtilbud-typer": 0.2}
+    retriever = FixedRetriever({query: (shares, 0.90)})
+    thresholds = Thresholds(**{**THRESHOLDS.__dict__, "article_prior": 1.0})
+    decision = AnswerEngine(ARTICLES, retriever, thresholds).decide(
+        text, context=Context("dagtilbud", "dagtilbud-typer")
+    )
+    assert retriever.asked[-1] == query
+    assert decision.follow_up and decision.article.id == "dagtilbud-priser"
+
+
+def test_a_price_asked_after_an_article_that_names_one_stays_with_it() -> None:
+    retriever = FixedRetriever(
+        {"hvad koster det så? Priser": ({"dagtilbud-priser": 0.6}, 0.90)}
+    )
+    decision = AnswerEngine(ARTICLES, retriever, THRESHOLDS).decide(
+        "hvad koster det så?", context=Context("dagtilbud", "dagtilbud-priser")
+    )
+    assert decision.article.id == "dagtilbud-priser"
 
 
 def test_a_message_without_a_subject_borrows_the_article_s_words() -> None:

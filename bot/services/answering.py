@@ -93,7 +93,7 @@ _ANAPHORA = re.compile(
 )
 # Content words so general that they do not say what a message is about on their own.
 _GENERIC = {
-    "koste", "pris", "tid", "lang", "lange", "hvor", "gaelde", "gratis", "online", "nettet",
+    "koste", "pris", "betale", "gebyr", "tid", "lang", "lange", "hvor", "gaelde", "gratis", "online", "nettet",
     "selv", "hurtig", "hurtigt", "dag", "dage", "uge", "uger", "sted", "kunne", "skulle",
     "goere", "goe", "faa", "bruge", "stadig", "hvornaar", "hvordan", "ting", "noget", "tage",
     "gaa", "komme", "virke", "aar",
@@ -116,6 +116,40 @@ _VAGUE = {
 # Up to this many words, a message in the middle of a conversation is read against it
 # ("mistet" after the Kørekort tile, "17 år", "og hvad med sfo?").
 SHORT_MESSAGE_WORDS = 3
+
+
+@dataclass(frozen=True)
+class Aspect:
+    """A detail a follow-up may ask about any subject ("hvad koster det så?"), and the words
+    by which an article's text shows that it answers it."""
+
+    name: str
+    asked: re.Pattern[str]
+    answered: re.Pattern[str]
+
+
+# A follow-up asking for one of these stays with the article just shown only when that
+# article says it; otherwise the topic's article that does is looked for ("hvad koster det
+# så?" after the article on kinds of day care is about day-care prices).
+ASPECTS = (
+    Aspect(
+        "price",
+        re.compile(r"\b(?:koste\w*|pris\w*|gratis|betal\w*|gebyr\w*)\b", re.IGNORECASE),
+        re.compile(r"\d\s*kr\b|\bkr\.|\bkroner\b|\bgratis\b|\bkoste\w*|\bpris\w*|\bgebyr\w*"
+                   r"|\bbetal\w*|\btakst\w*", re.IGNORECASE),
+    ),
+    Aspect(
+        "duration",
+        re.compile(r"\bhvor\s+lang\s+tid\b|\bhvor\s+l(?:æ|ae)nge\b|\bventetid\w*", re.IGNORECASE),
+        re.compile(r"\d+\s*(?:timer|dage|hverdage|arbejdsdage|uger|måneder|maaneder|år|aar)\b"
+                   r"|\bventetid\w*|\bsamme\s+dag\b|\bmed\s+det\s+samme\b|\bstraks\b",
+                   re.IGNORECASE),
+    ),
+)
+
+
+def asked_aspect(text: str) -> Aspect | None:
+    return next((aspect for aspect in ASPECTS if aspect.asked.search(text)), None)
 
 
 def content_words(text: str) -> list[str]:
@@ -208,14 +242,24 @@ class AnswerEngine:
         topic_priors = dict(priors)
         topic_priors[context.topic] = priors.get(context.topic, 1.0) * (1.0 + t.context_prior)
         article_priors: dict[str, float] = {}
-        if context.article_id in self.articles:
-            article_priors[context.article_id] = 1.0 + t.article_prior
+        current = self.articles.get(context.article_id or "")
+        aspect = asked_aspect(text)
+        elsewhere = current is not None and aspect is not None and not (
+            aspect.answered.search(current.body)
+        )
+        if current is not None and not elsewhere:
+            article_priors[current.id] = 1.0 + t.article_prior
         # "gælder det også for børn?" keeps its own words: who it is for picks the sibling
         # article (a child's passport), where "hvor gør jeg det?" and "mistet" after the
         # Kørekort tile need the context's words to say what they are about.
         own_words = [w for w in content_words(text) if w not in _VAGUE]
         own_words += sorted(set(content_lemmas(text)) & _PEOPLE)
-        query = text if own_words else f"{text} {self._context_phrase(context)}"
+        if own_words:
+            query = text
+        elif elsewhere:
+            query = f"{text} {TOPIC_WORDS.get(context.topic or '', '')}"
+        else:
+            query = f"{text} {self._context_phrase(context)}"
         return self._ordered(self.ranking(query, topic_priors, article_priors))
 
     def _ordered(self, ranking: Ranking) -> tuple[list[tuple[Article, float]], float]:
