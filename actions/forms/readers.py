@@ -14,6 +14,14 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
+from bot.language.wishes import (  # noqa: F401 - the forms import them from here too
+    PAYLOAD,
+    STOP,
+    STOP_WORD,
+    asks_rather_than_wishes,
+    is_payload,
+    wants_stop,
+)
 from bot.services.booking import normalize_reference
 from bot.services.validation import (
     CONTACT_INVALID,
@@ -29,19 +37,12 @@ from bot.services.validation import (
 PROBLEM = "__problem__"
 FINISH = "__finish__"
 
-_STOP = re.compile(
-    r"^\W*(?:nej,?\s+)?(?:stop(?:p|\s+det|\s+nu)?|glem\s+det|annuller(?:\s+det)?|afbryd"
-    r"|fortryd|drop\s+det|lad\s+v(?:æ|ae)re|jeg\s+vil\s+ikke\s+alligevel|ikke\s+alligevel"
-    r"|nej\s+tak,?\s+alligevel\s+ikke)\W*$",
-    re.IGNORECASE,
-)
 _AFFIRM = re.compile(
     r"^\W*(?:ja|jo|jep|jeps|ok|okay|yes|gerne|korrekt|det\s+er\s+rigtigt|det\s+passer|fint"
     r"|book|tilmeld)\b",
     re.IGNORECASE,
 )
 _DENY = re.compile(r"^\W*(?:nej|nix|nope|ikke\s+rigtigt|forkert|ret)\b", re.IGNORECASE)
-_PAYLOAD = re.compile(r"^/(?P<intent>\w+)(?P<json>\{.*\})?\s*$", re.DOTALL)
 
 
 def latest_text(tracker: Tracker) -> str:
@@ -54,7 +55,7 @@ def latest_intent(tracker: Tracker) -> str:
 
 def payload_value(text: str, key: str) -> str | None:
     """The value of ``key`` in a button payload like ``/inform{"help_slot":"12"}``."""
-    match = _PAYLOAD.match(text or "")
+    match = PAYLOAD.match(text or "")
     if not match or not match["json"]:
         return None
     try:
@@ -65,17 +66,6 @@ def payload_value(text: str, key: str) -> str | None:
     return None if value is None else str(value)
 
 
-def is_payload(text: str) -> bool:
-    return bool(_PAYLOAD.match(text or ""))
-
-
-# The NLU's "stop" only counts with one of these words in the message: a name such as
-# "Robert'); DROP TABLE ..." must be re-asked, not taken as "drop det".
-_STOP_WORD = re.compile(
-    r"\b(?:stop\w*|glem|annuller\w*|afbryd\w*|fortryd\w*|fortrudt|drop\s+det|lad\s+v(?:æ|ae)re"
-    r"|alligevel|afslut\w*|gider\s+ikke|ikke\s+mere|stands)\b",
-    re.IGNORECASE,
-)
 _HUMAN_WORD = re.compile(
     r"medarbejder|menneske|person|personale|bibliotekar|ringe|tale\s+med|snakke\s+med", re.I
 )
@@ -98,50 +88,20 @@ _WISH_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 WISH_CONFIDENCE = 0.7
 
-# A question about a service, not a wish to use it: "skal jeg have min egen ipad med på
-# kurset", "koster det noget at få hjælp?". A wish ("jeg vil gerne på kursus", "kan I booke
-# mig en tid") keeps the form, and so does a button.
-_QUESTION_START = re.compile(
-    r"^\W*(?:hvad|hvordan|hvorn(?:å|aa)r|hvor|hvem|hvilke\w*|hvorfor|hvis|skal|kan|koster"
-    r"|er|m(?:å|aa)|har|f(?:å|aa)r|g(?:æ|ae)lder|behøver|beh(?:ø|oe)ver|findes|tager)\b",
-    re.IGNORECASE,
-)
-_WISH = re.compile(
-    r"\bvil\s+(?:gerne|godt|have|booke|tilmelde|melde)|\bgerne\s+(?:vil|have|booke|tilmelde|på)"
-    r"|\b(?:tilmeld|meld|book|bestil|skriv)\s+(?:mig|os|en|min|et)\b|\bønsker\b"
-    r"|\bkan\s+(?:i|du)\s+(?:booke|tilmelde|melde|skrive|give)\b",
-    re.IGNORECASE,
-)
-
-
-def asks_rather_than_wishes(text: str) -> bool:
-    """True for a typed question about a service that wishes for nothing (see above)."""
-    text = (text or "").strip()
-    if not text or is_payload(text) or _WISH.search(text):
-        return False
-    return text.endswith("?") or bool(_QUESTION_START.match(text))
-
-
 def other_wish(text: str, intent: str, confidence: float, form: str) -> str | None:
     """The intent of another form the citizen now wants instead of this one, if any.
 
     A plain stop ("annuller", "glem det") names no other wish: it just stops."""
-    if _STOP.match(text or ""):
+    if STOP.match(text or ""):
         return None
     wish = FORM_WISHES.get(intent)
     if wish and wish[0] != form and confidence >= WISH_CONFIDENCE and not is_payload(text):
         return intent
-    if _STOP_WORD.search(text or ""):
+    if STOP_WORD.search(text or ""):
         for candidate, pattern in _WISH_WORDS:
             if pattern.search(text) and FORM_WISHES[candidate][0] != form:
                 return candidate
     return None
-
-
-def wants_stop(text: str, intent: str, confidence: float = 1.0) -> bool:
-    if _STOP.match(text or ""):
-        return True
-    return intent == "stop" and confidence >= 0.6 and bool(_STOP_WORD.search(text or ""))
 
 
 def wants_human(text: str, intent: str, confidence: float = 1.0) -> bool:

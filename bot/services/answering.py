@@ -93,7 +93,8 @@ _ANAPHORA = re.compile(
 )
 # Content words so general that they do not say what a message is about on their own.
 _GENERIC = {
-    "koste", "pris", "betale", "gebyr", "tid", "lang", "lange", "hvor", "gaelde", "gratis", "online", "nettet",
+    "koste", "pris", "betale", "gebyr", "tid", "lang", "lange", "hvor", "gaelde", "gratis",
+    "online", "nettet",
     "selv", "hurtig", "hurtigt", "dag", "dage", "uge", "uger", "sted", "kunne", "skulle",
     "goere", "goe", "faa", "bruge", "stadig", "hvornaar", "hvordan", "ting", "noget", "tage",
     "gaa", "komme", "virke", "aar",

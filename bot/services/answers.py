@@ -201,13 +201,21 @@ def clear_question_answer(
     library: Library | None = None,
 ) -> Answer | None:
     """The article for a message that is plainly a question one article answers, else None."""
+    engine = engine or get_engine()
+    decision = clear_question_decision(message, context, engine)
+    return None if decision is None else render(decision, message, None, engine, library)
+
+
+def clear_question_decision(
+    message: str, context: Context | None, engine: AnswerEngine
+) -> Decision | None:
+    """The engine's answer to such a message (see above), or None."""
     if len(message.split()) < CLEAR_MIN_WORDS or _ASKS_FOR_A_PERSON.search(message):
         return None
-    engine = engine or get_engine()
     decision = engine.decide(message, context=context)
     if decision.outcome is not Outcome.ANSWER or decision.ranked[0][1] < CLEAR_SHARE:
         return None
-    return render(decision, message, None, engine, library)
+    return decision
 
 
 # --- topic overviews (tiles) ----------------------------------------------------------------

@@ -7,8 +7,10 @@ dev half (for choosing methods and thresholds) and a test half (read only by `ma
 `make test`).
 
 The NLU's opinion comes from a callable (`IntentOf`): in-process, from the Rasa server, or
-absent (retrieval alone). Questions the NLU sends to a flow other than the knowledge answer
-(a form, small talk) count as misses, as they would in the chat.
+absent (retrieval alone). A question the NLU sends to another flow is played as the chat plays
+it: a "stop" with no stop word of its own, a question read as a wish to book or sign up, and a
+plain question read as a wish for a person, a complaint or the course list are answered when
+the actions answer them (docs/answers.md, point 5); every other flow counts as a miss.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from pathlib import Path
 import yaml
 
 from bot.core.config import PROJECT_ROOT
+from bot.language.wishes import asks_rather_than_wishes, wants_stop
 from bot.services.answering import AnswerEngine, Context, Decision, Outcome, intent_hint
+from bot.services.answers import clear_question_decision
 from bot.services.retrieval import Retriever
 
 HOLDOUT_DIR = PROJECT_ROOT / "tests" / "holdout"
@@ -37,6 +41,11 @@ class Parse:
 IntentOf = Callable[[str], Parse]
 # Intents whose turns the knowledge answer handles (data/rules/knowledge.yml).
 KNOWLEDGE_INTENTS_EXTRA = {"out_of_scope", "nlu_fallback", "follow_up", "inform"}
+# Flows whose first turn answers a plain question one article clearly answers instead: the
+# forms with a start button (actions/forms/base.py), the handoff (actions/handoff.py) and the
+# course list (actions/courses.py, which keeps the course articles to itself).
+FORMS_THAT_ANSWER_QUESTIONS = {"book_it_help", "sign_up_course"}
+FLOWS_THAT_ANSWER_QUESTIONS = {"request_human", "complain", "list_courses"}
 
 
 @dataclass(frozen=True)
@@ -145,6 +154,15 @@ def _decide(
 ) -> Decision | None:
     """What the chat would do: None when the NLU sends the turn to another flow."""
     intent = parse.intent
+    if intent == "stop" and not wants_stop(text, intent):
+        intent = None  # action_nothing_to_stop answers it like any question
+    if intent in FORMS_THAT_ANSWER_QUESTIONS and asks_rather_than_wishes(text):
+        return clear_question_decision(text, context, engine)
+    if intent in FLOWS_THAT_ANSWER_QUESTIONS:
+        decision = clear_question_decision(text, context, engine)
+        if intent == "list_courses" and decision and decision.article.topic == "courses":
+            return None
+        return decision
     if intent is not None and not (
         intent.startswith("ask_") or intent in KNOWLEDGE_INTENTS_EXTRA
     ):

@@ -1,0 +1,59 @@
+"""What a message wishes for, read from its words alone: a stop, a button payload, a question
+about a service rather than a wish to use it. Pure functions over text, shared by the actions
+(actions/forms/) and `make eval`, which plays the same rules over the hold-out."""
+
+from __future__ import annotations
+
+import re
+
+STOP = re.compile(
+    r"^\W*(?:nej,?\s+)?(?:stop(?:p|\s+det|\s+nu)?|glem\s+det|annuller(?:\s+det)?|afbryd"
+    r"|fortryd|drop\s+det|lad\s+v(?:æ|ae)re|jeg\s+vil\s+ikke\s+alligevel|ikke\s+alligevel"
+    r"|nej\s+tak,?\s+alligevel\s+ikke)\W*$",
+    re.IGNORECASE,
+)
+
+PAYLOAD = re.compile(r"^/(?P<intent>\w+)(?P<json>\{.*\})?\s*$", re.DOTALL)
+
+
+def is_payload(text: str) -> bool:
+    return bool(PAYLOAD.match(text or ""))
+
+
+# The NLU's "stop" only counts with one of these words in the message: a name such as
+# "Robert'); DROP TABLE ..." must be re-asked, not taken as "drop det".
+STOP_WORD = re.compile(
+    r"\b(?:stop\w*|glem|annuller\w*|afbryd\w*|fortryd\w*|fortrudt|drop\s+det|lad\s+v(?:æ|ae)re"
+    r"|alligevel|afslut\w*|gider\s+ikke|ikke\s+mere|stands)\b",
+    re.IGNORECASE,
+)
+
+
+# A question about a service, not a wish to use it: "skal jeg have min egen ipad med på
+# kurset", "koster det noget at få hjælp?". A wish ("jeg vil gerne på kursus", "kan I booke
+# mig en tid") keeps the form, and so does a button.
+_QUESTION_START = re.compile(
+    r"^\W*(?:hvad|hvordan|hvorn(?:å|aa)r|hvor|hvem|hvilke\w*|hvorfor|hvis|skal|kan|koster"
+    r"|er|m(?:å|aa)|har|f(?:å|aa)r|g(?:æ|ae)lder|behøver|beh(?:ø|oe)ver|findes|tager)\b",
+    re.IGNORECASE,
+)
+_WISH = re.compile(
+    r"\bvil\s+(?:gerne|godt|have|booke|tilmelde|melde)|\bgerne\s+(?:vil|have|booke|tilmelde|på)"
+    r"|\b(?:tilmeld|meld|book|bestil|skriv)\s+(?:mig|os|en|min|et)\b|\bønsker\b"
+    r"|\bkan\s+(?:i|du)\s+(?:booke|tilmelde|melde|skrive|give)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_rather_than_wishes(text: str) -> bool:
+    """True for a typed question about a service that wishes for nothing (see above)."""
+    text = (text or "").strip()
+    if not text or is_payload(text) or _WISH.search(text):
+        return False
+    return text.endswith("?") or bool(_QUESTION_START.match(text))
+
+
+def wants_stop(text: str, intent: str, confidence: float = 1.0) -> bool:
+    if STOP.match(text or ""):
+        return True
+    return intent == "stop" and confidence >= 0.6 and bool(STOP_WORD.search(text or ""))
