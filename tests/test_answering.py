@@ -255,3 +255,24 @@ def test_a_message_that_could_be_about_several_things_is_asked_about(text: str) 
 @pytest.mark.parametrize("text", ["mistet kørekort", "glemt kode til mitid", "mistet pas"])
 def test_a_message_that_names_its_subject_is_not_vague(text: str) -> None:
     assert not is_vague(text)
+
+
+@pytest.mark.parametrize(
+    ("question", "body", "answered"),
+    [
+        ("hvad koster det så?", "Et nyt kort koster 280 kr.", True),
+        ("er det gratis", "Det er gratis for pensionister.", True),
+        ("hvad koster det?", "Vuggestue er for børn fra 0-2 år.", False),
+        ("hvor lang tid tager det?", "Det tager et par uger.", True),
+        ("hvor længe skal jeg vente", "Du får svar inden for 5 hverdage.", True),
+        ("hvor lang tid tager det?", "Ring til kommunen.", False),
+    ],
+)
+def test_an_aspect_is_answered_by_an_article_that_names_it(
+    question: str, body: str, answered: bool
+) -> None:
+    from bot.services.answering import asked_aspect
+
+    aspect = asked_aspect(question)
+    assert aspect is not None
+    assert bool(aspect.answered.search(body)) is answered

@@ -142,7 +142,9 @@ ASPECTS = (
     Aspect(
         "duration",
         re.compile(r"\bhvor\s+lang\s+tid\b|\bhvor\s+l(?:æ|ae)nge\b|\bventetid\w*", re.IGNORECASE),
-        re.compile(r"\d+\s*(?:timer|dage|hverdage|arbejdsdage|uger|måneder|maaneder|år|aar)\b"
+        re.compile(r"(?:\d+|\b(?:en|et|ét|to|tre|fire|fem|seks|syv|otte|ni|ti|par|få|nogle)"
+                   r"(?:\s+halv[t]?)?)\s*(?:timer?|dage?|hverdage|arbejdsdage|uger?|måneder?"
+                   r"|maaneder?|år|aar)\b"
                    r"|\bventetid\w*|\bsamme\s+dag\b|\bmed\s+det\s+samme\b|\bstraks\b",
                    re.IGNORECASE),
     ),
