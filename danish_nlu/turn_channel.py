@@ -22,7 +22,9 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import sqlalchemy
 import sqlalchemy.event
+import sqlalchemy.pool
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
@@ -74,8 +76,21 @@ class TurnTrackerStore(CachingSQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name == "sqlite":
+            # SQLAlchemy 1.4 (Rasa's) opens a new SQLite connection for every session of a
+            # file database (NullPool), so each turn paid for connecting, the pragmas and,
+            # as the last connection closed, a WAL checkpoint: 10 ms of a turn (py-spy). A
+            # small pool keeps them open; Rasa uses the store from its event loop's thread.
+            url = self.engine.url
+            self.engine.dispose()
+            self.engine = sqlalchemy.create_engine(
+                url,
+                poolclass=sqlalchemy.pool.QueuePool,
+                pool_size=4,
+                max_overflow=4,
+                connect_args={"check_same_thread": False},
+            )
             sqlalchemy.event.listen(self.engine, "connect", _sqlite_pragmas)
-            self.engine.dispose()  # connections opened while creating the table lack them
+            self.sessionmaker.configure(bind=self.engine)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await super().save(tracker)

@@ -129,3 +129,18 @@ def test_event_classes_are_found_as_rasa_finds_them() -> None:
     again = DialogueStateTracker.from_dict("cy", dumped, DOMAIN.slots)
     assert again.events == tracker.events
     assert turn_channel.turn_state(again) == turn_channel.turn_state(tracker)
+
+
+def test_sqlite_connections_are_kept_open_between_turns(tmp_path: Path) -> None:
+    import sqlalchemy.event
+
+    store = _store(tmp_path)
+    opened: list[object] = []
+    sqlalchemy.event.listen(store.engine, "connect", lambda *_: opened.append(1))
+    for number in range(5):
+        asyncio.run(store.save(_tracker("anna", f"keep-{number}")))
+        assert asyncio.run(store.retrieve("anna")) is not None
+    assert len(opened) <= 1  # one connection, reused (it was one per session before)
+    with store.engine.connect() as connection:
+        mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+    assert mode == "wal"
