@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import math
 import os
 import secrets
 import statistics
@@ -41,6 +42,7 @@ from bot.tools.cluster import Cluster, free_port
 from bot.tools.runner import Stack, prepare_database
 
 CONCURRENCY = (1, 5, 10, 20, 40)
+MIN_TURNS = 60  # per concurrency level and target, at least
 THANKS_EVERY = 5  # every fifth turn is small talk, as in real chats
 PROFILED = 8  # conversations under the profiler
 PLOT_SCRIPT = PROJECT_ROOT / "scripts" / "plot_bench.py"
@@ -138,11 +140,19 @@ async def load(
     target: str, ask: Ask, texts: Iterator[str], concurrency: int, turns: int
 ) -> Figures:
     limits = httpx.Limits(max_connections=concurrency + 5)
+    # Each of the `concurrency` citizens holds conversations one after another until the
+    # level has at least MIN_TURNS turns: one conversation alone gave a p50 of ten turns.
+    rounds = max(1, math.ceil(MIN_TURNS / (concurrency * turns)))
+
+    async def citizen(client: httpx.AsyncClient) -> list[float]:
+        timings: list[float] = []
+        for _ in range(rounds):
+            timings += await _conversation(client, ask, texts, turns)
+        return timings
+
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         started = time.perf_counter()
-        results = await asyncio.gather(
-            *(_conversation(client, ask, texts, turns) for _ in range(concurrency))
-        )
+        results = await asyncio.gather(*(citizen(client) for _ in range(concurrency)))
         wall = time.perf_counter() - started
     return figures(target, concurrency, [t for r in results for t in r], wall)
 
