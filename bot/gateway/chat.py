@@ -49,7 +49,7 @@ UNAVAILABLE = (
     "Prøv igen om lidt, eller ring til biblioteket."
 )
 NO_ANSWER = (
-    "Beklager, noget gik galt, og jeg kunne ikke finde et svar. Prøv igen, "
+    "Beklager, noget gik galt, og jeg kunne ikke finde et svar lige nu. Prøv igen om lidt, "
     "eller få hjælp af en medarbejder."
 )
 STAFF_BUTTON = {"title": "Tal med en medarbejder", "payload": "/request_human"}
