@@ -24,7 +24,7 @@ from actions.handoff import ActionHandoff
 from actions.replies import send
 from bot.core.topics import INTENT_TOPICS
 from bot.services.answering import Context, intent_hint
-from bot.services.answers import answer_question, overview
+from bot.services.answers import answer_question, overview, typed_topic
 
 
 def intent_and_confidence(tracker: Tracker) -> tuple[str, float, str | None]:
@@ -51,8 +51,11 @@ class ActionAnswerKnowledge(Action):
     ) -> list[EventType]:
         intent, confidence, topic = intent_and_confidence(tracker)
         text = str((tracker.latest_message or {}).get("text") or "")
+        tile_topic = typed_topic(text)
         if text.strip() == f"/{intent}" and intent.startswith("ask_"):
-            tile = overview(INTENT_TOPICS[intent], config.engine)
+            tile_topic = INTENT_TOPICS[intent]
+        if tile_topic is not None:
+            tile = overview(tile_topic, config.engine)
             if tile is not None:
                 send(dispatcher, tile)
                 return [SlotSet("topic", tile.topic), SlotSet("article_id", None)]

@@ -69,6 +69,31 @@ def test_a_bare_topic_button_gets_the_topic_overview(intent: str) -> None:
     assert messages and messages[0]["text"]
 
 
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("Kørekort", "koerekort"),
+        ("korekort?", "koerekort"),
+        ("hjælp med digital post", "digital_post"),
+        ("Vuggestue", "dagtilbud"),
+        ("MitID.", "mitid"),
+    ],
+)
+def test_a_topic_name_typed_alone_opens_the_topic_like_its_tile(text: str, topic: str) -> None:
+    tracker = tracker_from("knowledge_question", text=text, intent={"name": f"ask_{topic}"})
+    messages, slots = run(tracker)
+    assert slots == {"topic": topic, "article_id": None}
+    assert meta(tracker)["kind"] == "overview"
+    assert len(messages[0]["buttons"]) >= 3
+
+
+@pytest.mark.parametrize("text", ["åbningstider", "jeg skal flytte", "mistet kørekort"])
+def test_a_question_naming_a_topic_is_no_tile(text: str) -> None:
+    from bot.services.answers import typed_topic
+
+    assert typed_topic(text) is None
+
+
 def test_follow_up_button_names_the_article_and_offers_related_ones() -> None:
     messages, slots = run(tracker_from("knowledge_button"))
     assert slots == {"topic": "koerekort", "article_id": "koerekort-mistet"}

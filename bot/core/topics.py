@@ -72,3 +72,19 @@ def topic_for(
     if intent in ("affirm", "deny"):
         return "smalltalk"
     return "out_of_scope"
+
+
+# A topic's name typed on its own ("Kørekort", "digital post?") is a tile press: the citizen
+# names a subject and asks nothing yet. Folded spellings (bot/language/text.py: æ -> ae ...).
+# Not "åbningstider": typed alone, that asks for the hours themselves.
+TOPIC_NAMES: dict[str, tuple[str, ...]] = {
+    "mitid": ("mitid", "mit id"),
+    "nemid": ("nemid", "nem id"),
+    "digital_post": ("digital post", "digitalpost", "e-boks", "eboks"),
+    "flytning": ("flytning", "flytninger"),
+    "koerekort": ("koerekort", "korekort", "kørekort"),
+    "skole": ("skole", "skolen", "skolestart", "skoleindskrivning"),
+    "dagtilbud": ("dagtilbud", "daginstitution", "vuggestue", "boernehave", "dagpleje"),
+    "it_help": ("it-hjaelp", "it hjaelp", "digital hjaelp", "it-hjalp", "it hjalp"),
+    "courses": ("kurser", "kursus", "it-kurser", "it kurser", "kurserne"),
+}

@@ -130,8 +130,9 @@ class Aspect:
 
 
 # A follow-up asking for one of these stays with the article just shown only when that
-# article says it; otherwise the topic's article that does is looked for ("hvad koster det
-# så?" after the article on kinds of day care is about day-care prices).
+# article says it; otherwise the topic's articles that do are looked at first ("hvad koster
+# det så?" after the article on kinds of day care is about day-care prices). Years are left
+# out of durations: in the articles they are mostly ages ("fra 13 år").
 ASPECTS = (
     Aspect(
         "price",
@@ -144,7 +145,7 @@ ASPECTS = (
         re.compile(r"\bhvor\s+lang\s+tid\b|\bhvor\s+l(?:æ|ae)nge\b|\bventetid\w*", re.IGNORECASE),
         re.compile(r"(?:\d+|\b(?:en|et|ét|to|tre|fire|fem|seks|syv|otte|ni|ti|par|få|nogle)"
                    r"(?:\s+halv[t]?)?)\s*(?:timer?|dage?|hverdage|arbejdsdage|uger?|måneder?"
-                   r"|maaneder?|år|aar)\b"
+                   r"|maaneder?)\b"
                    r"|\bventetid\w*|\bsamme\s+dag\b|\bmed\s+det\s+samme\b|\bstraks\b",
                    re.IGNORECASE),
     ),
@@ -250,19 +251,21 @@ class AnswerEngine:
         elsewhere = current is not None and aspect is not None and not (
             aspect.answered.search(current.body)
         )
-        if current is not None and not elsewhere:
+        if elsewhere:
+            # The weight the article just shown would get goes to the topic's articles that
+            # name what is asked; the query keeps the article's words, so the one about the
+            # same thing among them comes first.
+            for article in self.articles.values():
+                if article.topic == context.topic and aspect.answered.search(article.body):
+                    article_priors[article.id] = 1.0 + t.article_prior
+        elif current is not None:
             article_priors[current.id] = 1.0 + t.article_prior
         # "gælder det også for børn?" keeps its own words: who it is for picks the sibling
         # article (a child's passport), where "hvor gør jeg det?" and "mistet" after the
         # Kørekort tile need the context's words to say what they are about.
         own_words = [w for w in content_words(text) if w not in _VAGUE]
         own_words += sorted(set(content_lemmas(text)) & _PEOPLE)
-        if own_words:
-            query = text
-        elif elsewhere:
-            query = f"{text} {TOPIC_WORDS.get(context.topic or '', '')}"
-        else:
-            query = f"{text} {self._context_phrase(context)}"
+        query = text if own_words else f"{text} {self._context_phrase(context)}"
         return self._ordered(self.ranking(query, topic_priors, article_priors))
 
     def _ordered(self, ranking: Ranking) -> tuple[list[tuple[Article, float]], float]:

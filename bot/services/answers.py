@@ -22,6 +22,8 @@ from typing import Any
 import yaml
 
 from bot.core.config import DEFAULT_CACHE_DIR, DEFAULT_KNOWLEDGE_DIR, Settings
+from bot.core.topics import TOPIC_NAMES
+from bot.language.text import fold
 from bot.services.answering import AnswerEngine, Context, Decision, Outcome, Thresholds
 from bot.services.articles import ArticleService, store_stamp
 from bot.services.knowledge import (
@@ -239,6 +241,18 @@ def load_overviews(directory: Path) -> dict[str, Overview]:
         )
         for topic, entry in (raw or {}).items()
     }
+
+
+_TOPIC_NAME_FILLER = re.compile(
+    r"^(?:om|hjaelp\s+(?:med|til)|spoergsmaal\s+om|jeg\s+har\s+(?:et\s+)?spoergsmaal\s+om)\s+"
+)
+
+
+def typed_topic(message: str) -> str | None:
+    """The topic a message only names ("Kørekort", "hjælp med digital post"), else None."""
+    text = " ".join(re.sub(r"[?!.,:;]+", " ", fold(message)).split())
+    text = _TOPIC_NAME_FILLER.sub("", text)
+    return next((topic for topic, names in TOPIC_NAMES.items() if text in names), None)
 
 
 def overview(topic: str, engine: KnowledgeEngine | None = None) -> Answer | None:

@@ -27,7 +27,7 @@ import yaml
 
 from bot.core.config import PROJECT_ROOT, load_settings
 from bot.core.topics import INTENT_TOPICS, topic_for
-from bot.services.answers import KnowledgeEngine, get_engine
+from bot.services.answers import KnowledgeEngine, get_engine, typed_topic
 from bot.services.retrieval import (
     Bm25Lemmas,
     CharLemmaTfidf,
@@ -84,11 +84,12 @@ def topic_accuracy(intent_of: IntentOf) -> TopicReport:
 
 
 def overview_topic(text: str) -> str | None:
-    """The topic of a tile press ("/ask_koerekort"), else None."""
+    """The topic of a tile press ("/ask_koerekort") or of a topic's name typed alone
+    ("Kørekort"), else None."""
     text = text.strip()
     if text.startswith("/ask_") and text[1:] in INTENT_TOPICS:
         return INTENT_TOPICS[text[1:]]
-    return None
+    return typed_topic(text)
 
 
 def compared_retrievers(engine: KnowledgeEngine, cache: Path) -> list:
