@@ -19,7 +19,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import config
-from actions.forms.readers import latest_text, previous_reply_kind, wants_stop
+from actions.forms.readers import latest_text, offered_choices, previous_reply_kind, wants_stop
 from actions.handoff import ActionHandoff
 from actions.replies import send
 from bot.core.topics import INTENT_TOPICS
@@ -60,7 +60,9 @@ class ActionAnswerKnowledge(Action):
                 send(dispatcher, tile)
                 return [SlotSet("topic", tile.topic), SlotSet("article_id", None)]
         article_id = next(tracker.get_latest_entity_values("article_id"), None)
-        context = Context(tracker.get_slot("topic"), tracker.get_slot("article_id"))
+        context = Context(
+            tracker.get_slot("topic"), tracker.get_slot("article_id"), offered_choices(tracker)
+        )
         answer = answer_question(
             text, topic, article_id, confidence, context, intent, **config.knowledge
         )

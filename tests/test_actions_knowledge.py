@@ -94,6 +94,29 @@ def test_a_question_naming_a_topic_is_no_tile(text: str) -> None:
     assert typed_topic(text) is None
 
 
+def test_a_typed_reply_to_mener_du_takes_one_of_the_offered_articles() -> None:
+    first = tracker_from(
+        "knowledge_question", text="jeg har mistet mit kort", intent={"name": "ask_koerekort"}
+    )
+    dispatcher = CollectingDispatcher()
+    ActionAnswerKnowledge().run(dispatcher, first, {})
+    (asked,) = [m["custom"]["borger"] for m in dispatcher.messages if m.get("custom")]
+    assert asked["kind"] == "clarify" and "koerekort-mistet" in asked["choices"]
+    # The next turn's tracker: the clarification as Rasa keeps it, then the typed reply.
+    reply = {"text": "kørekortet", "intent": {"name": "ask_koerekort", "confidence": 0.9}}
+    state = json.loads((FIXTURES / "knowledge_question.json").read_text(encoding="utf-8"))
+    state["events"] = [
+        {"event": "user", "text": "jeg har mistet mit kort"},
+        *({"event": "bot", "text": m.get("text"), "data": {"custom": m.get("custom")}}
+          for m in dispatcher.messages),
+        {"event": "user", **reply},
+    ]
+    state["latest_message"].update(reply)
+    state["slots"]["topic"] = asked["topic"]
+    messages, slots = run(Tracker.from_dict(state))
+    assert slots["article_id"] == "koerekort-mistet", messages
+
+
 def test_follow_up_button_names_the_article_and_offers_related_ones() -> None:
     messages, slots = run(tracker_from("knowledge_button"))
     assert slots == {"topic": "koerekort", "article_id": "koerekort-mistet"}

@@ -277,3 +277,24 @@ def test_an_aspect_is_answered_by_an_article_that_names_it(
     aspect = asked_aspect(question)
     assert aspect is not None
     assert bool(aspect.answered.search(body)) is answered
+
+
+def test_a_typed_reply_to_mener_du_picks_among_the_offered_articles() -> None:
+    # Alone, "kørekortet" is any licence article; after "Mener du …?" offered the lost health
+    # card and the lost licence, it is the lost licence.
+    shares = {"koerekort-forny": 0.30, "koerekort-mistet": 0.25, "pas-bestil": 0.05}
+    retriever = FixedRetriever({"kørekortet": (shares, 0.91)})
+    offered = Context("out_of_scope", None, ("pas-bestil", "koerekort-mistet"))
+    decision = AnswerEngine(ARTICLES, retriever, THRESHOLDS).decide("kørekortet", context=offered)
+    assert decision.outcome is Outcome.ANSWER
+    assert decision.article.id == "koerekort-mistet"
+
+
+def test_a_new_question_after_mener_du_is_answered_on_its_own() -> None:
+    shares = {"mitid-mistet-telefon": 0.9}
+    retriever = FixedRetriever({"min telefon med mitid er stjålet": (shares, 0.95)})
+    offered = Context("out_of_scope", None, ("pas-bestil", "koerekort-mistet"))
+    decision = AnswerEngine(ARTICLES, retriever, THRESHOLDS).decide(
+        "min telefon med mitid er stjålet", context=offered
+    )
+    assert decision.article.id == "mitid-mistet-telefon"

@@ -92,6 +92,25 @@ def test_a_clarification_offers_articles_and_the_pick_is_logged(live) -> None:
     assert picked and choices[0] in picked[-1]["button_payload"]
 
 
+@pytest.mark.parametrize(
+    ("first", "reply_text", "article"),
+    [
+        ("jeg har mistet mit kort", "kørekortet", "koerekort-mistet"),
+        ("jeg har mistet mit kort", "det gule sundhedskort", "sundhedskort-mistet"),
+        ("kort væk", "mit korekort", "koerekort-mistet"),
+    ],
+)
+def test_a_typed_reply_to_mener_du_takes_the_offered_article_it_names(
+    live, first: str, reply_text: str, article: str
+) -> None:
+    session = new_session()
+    reply = live.chat(session, first)
+    assert is_clarification(reply), text_of(reply)
+    assert article in shown_articles(reply)
+    reply = live.chat(session, reply_text)
+    assert articles_of(reply) == [article], text_of(reply)
+
+
 def test_something_else_lets_the_citizen_rephrase_or_reach_staff(live) -> None:
     session = new_session()
     reply = live.chat(session, "mistet")

@@ -225,16 +225,29 @@ def pick_offered(text: str, offered: Any) -> str | None:
     return str(offered[index - 1]) if 1 <= index <= len(offered) else None
 
 
-def previous_reply_kind(tracker: Tracker) -> str | None:
-    """The ``kind`` of the knowledge reply to the previous message, if it was one."""
+def previous_reply(tracker: Tracker) -> dict[str, Any]:
+    """What the knowledge reply to the previous message said of itself (kind, topic, article,
+    choices: actions/replies.py), or {} when it was no knowledge reply."""
     users = 0
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             users += 1
             if users > 1:
-                return None
+                return {}
         elif event.get("event") == "bot" and users == 1:
             custom = (event.get("data") or {}).get("custom") or {}
             if isinstance(custom, dict) and isinstance(custom.get("borger"), dict):
-                return custom["borger"].get("kind")
-    return None
+                return custom["borger"]
+    return {}
+
+
+def previous_reply_kind(tracker: Tracker) -> str | None:
+    """The ``kind`` of the knowledge reply to the previous message, if it was one."""
+    return previous_reply(tracker).get("kind")
+
+
+def offered_choices(tracker: Tracker) -> tuple[str, ...]:
+    """The articles a "Mener du …?" in reply to the previous message offered."""
+    reply = previous_reply(tracker)
+    choices = reply.get("choices") if reply.get("kind") == "clarify" else None
+    return tuple(c for c in choices if isinstance(c, str)) if isinstance(choices, list) else ()

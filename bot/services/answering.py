@@ -53,6 +53,8 @@ class Thresholds:
     context_prior: float = 2.0
     # A follow-up often asks a detail of the article just shown ("hvad koster det så?").
     article_prior: float = 1.0
+    # How much more the articles of a clarifying question just asked weigh in the reply.
+    offered_prior: float = 10.0
     max_choices: int = 3
 
 
@@ -62,6 +64,8 @@ class Context:
 
     topic: str | None = None
     article_id: str | None = None
+    # The articles of a "Mener du …?" just asked: a typed reply ("kørekortet") picks among them.
+    offered: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -222,6 +226,15 @@ class AnswerEngine:
         priors: dict[str, float] = {}
         if intent_topic:
             priors[intent_topic] = 1.0 + t.intent_prior * intent_confidence
+        if context.offered:
+            # The reply to "Mener du …?": the offered articles weigh far more, so "kørekortet"
+            # after "mistet kort" picks the licence among them; a new question of its own
+            # still wins on its own strength.
+            offered = {a: 1.0 + t.offered_prior for a in context.offered if a in self.articles}
+            ranked = self._ordered(self.ranking(text, priors, offered))
+            decision = self._decision(ranked, True)
+            if decision.outcome is Outcome.ANSWER and decision.article.id in offered:
+                return decision
         alone = self._ordered(self.ranking(text, priors))
         if context.topic:
             # In a conversation every message is read against it: its topic and last article

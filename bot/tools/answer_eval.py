@@ -257,5 +257,9 @@ def conversation_report(
             if answered is not None:
                 context = Context(topic=answered.topic, article_id=answered.id)
             elif decision is not None and decision.outcome is Outcome.CLARIFY:
-                context = Context(topic=decision.choices[0].topic, article_id=context.article_id)
+                context = Context(
+                    topic=decision.choices[0].topic,
+                    article_id=context.article_id,
+                    offered=tuple(article.id for article in decision.choices),
+                )
     return report
