@@ -130,8 +130,17 @@ class CachingSQLTrackerStore(SQLTrackerStore):
                 # One multi-row insert: the ORM's unit of work per event cost more than the
                 # rest of the save (cProfile).
                 session.execute(self.SQLEvent.__table__.insert(), new)
-            mark = self._mark(session, tracker.sender_id)  # inside the write: ours alone
+            mark = self._mark(session, tracker.sender_id)
             session.commit()
+        # The rows must be what was read plus exactly ours (the data is ASCII JSON, so its
+        # length in SQL is its length here); a writer in between (a scrub, another server)
+        # means the next turn reads the conversation back.
+        expected = (cached.mark.rows + len(new), cached.mark.data_length + sum(
+            len(row["data"]) for row in new
+        ))
+        if (mark.rows, mark.data_length) != expected:
+            self._cache.pop(tracker.sender_id, None)
+            return
         self._remember(tracker, len(events), mark)
 
     @staticmethod

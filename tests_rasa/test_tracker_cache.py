@@ -200,3 +200,21 @@ def test_a_tracker_built_elsewhere_is_saved_as_rasa_saves_it(tmp_path: Path) -> 
     run(cached.save(built))
     assert run(cached.retrieve("anna")).get_slot("topic") == "mitid-4"
     assert len(rows(path)) == before + 5  # the one turn's events, once
+
+
+def test_a_write_between_read_and_save_makes_the_next_turn_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    cached = store(path)
+    run(play(cached, "anna", 2))
+    tracker = run(cached.retrieve("anna"))
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:  # the CPR scrub, in the middle of the turn
+        connection.execute(
+            sa.text("UPDATE events SET data = replace(data, 'svar 0', 'svar 0 (rettet)')")
+        )
+    engine.dispose()
+    turn(tracker, 2)
+    run(cached.save(tracker))
+    again = run(cached.retrieve("anna"))
+    assert again is not tracker
+    assert any(getattr(e, "text", "") == "svar 0 (rettet)" for e in again.events)
