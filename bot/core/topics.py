@@ -82,7 +82,7 @@ TOPIC_NAMES: dict[str, tuple[str, ...]] = {
     "nemid": ("nemid", "nem id"),
     "digital_post": ("digital post", "digitalpost", "e-boks", "eboks"),
     "flytning": ("flytning", "flytninger"),
-    "koerekort": ("koerekort", "korekort", "kørekort"),
+    "koerekort": ("koerekort", "korekort"),
     "skole": ("skole", "skolen", "skolestart", "skoleindskrivning"),
     "dagtilbud": ("dagtilbud", "daginstitution", "vuggestue", "boernehave", "dagpleje"),
     "it_help": ("it-hjaelp", "it hjaelp", "digital hjaelp", "it-hjalp", "it hjalp"),
