@@ -19,10 +19,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import config
-from actions.forms.readers import latest_text, offered_choices, previous_reply_kind, wants_stop
+from actions.forms.readers import latest_text, offered_choices, previous_reply_kind
 from actions.handoff import ActionHandoff
 from actions.replies import send
 from bot.core.topics import INTENT_TOPICS
+from bot.language.wishes import wants_stop
 from bot.services.answering import Context, intent_hint
 from bot.services.answers import answer_question, overview, typed_topic
 

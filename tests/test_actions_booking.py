@@ -616,6 +616,6 @@ def test_a_form_that_answered_instead_keeps_the_answers_topic() -> None:
     ],
 )
 def test_a_question_about_a_service_is_told_from_a_wish_to_use_it(text: str, asks: bool) -> None:
-    from actions.forms.readers import asks_rather_than_wishes
+    from bot.language.wishes import asks_rather_than_wishes
 
     assert asks_rather_than_wishes(text) is asks

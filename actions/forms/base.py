@@ -42,17 +42,16 @@ from actions.forms.readers import (
     FINISH,
     FORM_WISHES,
     PROBLEM,
-    asks_rather_than_wishes,
     confidence,
     latest_intent,
     latest_text,
     other_wish,
     wants_human,
-    wants_stop,
 )
 from actions.handoff import ActionHandoff
 from actions.replies import answer_instead
 from bot.core.topics import FORM_TOPICS, INTENT_TOPICS
+from bot.language.wishes import asks_rather_than_wishes, wants_stop
 from bot.services.answers import confident_answer
 
 MAX_ATTEMPTS = 3

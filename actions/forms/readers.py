@@ -14,14 +14,7 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-from bot.language.wishes import (  # noqa: F401 - the forms import them from here too
-    PAYLOAD,
-    STOP,
-    STOP_WORD,
-    asks_rather_than_wishes,
-    is_payload,
-    wants_stop,
-)
+from bot.language.wishes import PAYLOAD, STOP, STOP_WORD, is_payload
 from bot.services.booking import normalize_reference
 from bot.services.validation import (
     CONTACT_INVALID,
