@@ -23,9 +23,9 @@ from actions.forms.readers import latest_text, offered_choices, previous_reply_k
 from actions.handoff import ActionHandoff
 from actions.replies import send
 from bot.core.topics import INTENT_TOPICS
-from bot.language.wishes import wants_stop
+from bot.language.wishes import reply_lead, wants_stop
 from bot.services.answering import Context, intent_hint
-from bot.services.answers import answer_question, overview, typed_topic
+from bot.services.answers import Answer, answer_question, overview, read_reply, typed_topic
 
 
 def intent_and_confidence(tracker: Tracker) -> tuple[str, float, str | None]:
@@ -50,32 +50,70 @@ class ActionAnswerKnowledge(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        intent, confidence, topic = intent_and_confidence(tracker)
-        text = str((tracker.latest_message or {}).get("text") or "")
-        tile_topic = typed_topic(text)
-        if text.strip() == f"/{intent}" and intent.startswith("ask_"):
-            tile_topic = INTENT_TOPICS[intent]
-        if tile_topic is not None:
-            tile = overview(tile_topic, config.engine)
-            if tile is not None:
-                send(dispatcher, tile)
-                return [SlotSet("topic", tile.topic), SlotSet("article_id", None)]
-        article_id = next(tracker.get_latest_entity_values("article_id"), None)
-        context = Context(
-            tracker.get_slot("topic"), tracker.get_slot("article_id"), offered_choices(tracker)
-        )
-        answer = answer_question(
-            text, topic, article_id, confidence, context, intent, **config.knowledge
-        )
+        answer = knowledge_reply(tracker)
         if answer.kind == "not_understood" and previous_reply_kind(tracker) == "not_understood":
             # Handed over in this same action: a FollowupAction would leave Rasa's policies
             # to predict after action_handoff, and they predicted this action again, in a loop.
             return ActionHandoff().run(dispatcher, tracker, domain)
         send(dispatcher, answer)
-        if answer.kind == "answer":
-            return [SlotSet("topic", answer.topic), SlotSet("article_id", answer.article_id)]
-        if answer.kind == "clarify":
-            return [SlotSet("topic", answer.topic)]
+        return remembered(answer)
+
+
+def knowledge_reply(tracker: Tracker) -> Answer:
+    """The overview or answer for the latest message, read in the conversation's context."""
+    intent, confidence, topic = intent_and_confidence(tracker)
+    text = latest_text(tracker)
+    context = Context(
+        tracker.get_slot("topic"), tracker.get_slot("article_id"), offered_choices(tracker)
+    )
+    question, context = read_reply(text, context)
+    tile_topic = typed_topic(question)
+    if text == f"/{intent}" and intent.startswith("ask_"):
+        tile_topic = INTENT_TOPICS[intent]
+    if tile_topic is not None:
+        tile = overview(tile_topic, config.engine)
+        if tile is not None:
+            return tile
+    article_id = next(tracker.get_latest_entity_values("article_id"), None)
+    return answer_question(
+        question, topic, article_id, confidence, context, intent, **config.knowledge
+    )
+
+
+def remembered(answer: Answer) -> list[EventType]:
+    """The slots an answer leaves for the next turn: its topic, and the article shown."""
+    if answer.kind == "overview":
+        return [SlotSet("topic", answer.topic), SlotSet("article_id", None)]
+    if answer.kind == "answer":
+        return [SlotSet("topic", answer.topic), SlotSet("article_id", answer.article_id)]
+    if answer.kind == "clarify":
+        return [SlotSet("topic", answer.topic)]
+    return []
+
+
+ANYTHING_ELSE = "Godt. Er der andet, jeg kan hjælpe dig med?"
+
+
+class ActionYesOrNo(Action):
+    """A yes or no outside any form. One that goes on with a question of its own ("nej, jeg
+    mener mit pas", "ja, men hvad koster det?") gets that question answered, the "no" turning
+    down what was just shown; a plain one, or one whose rest nothing answers, hears
+    "Er der andet …?". The text lives here, not as a domain response: only this action says it."""
+
+    def name(self) -> str:
+        return "action_yes_or_no"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        text = latest_text(tracker)
+        lead, rest, _ = reply_lead(text)
+        if lead and rest:
+            answer = knowledge_reply(tracker)
+            if answer.kind != "not_understood":
+                send(dispatcher, answer)
+                return remembered(answer)
+        dispatcher.utter_message(text=ANYTHING_ELSE)
         return []
 
 

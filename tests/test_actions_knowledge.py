@@ -226,3 +226,65 @@ def test_a_stop_with_no_form_open_answers_a_question_the_nlu_read_as_a_stop(
         assert "flyt" in dispatcher.messages[0]["text"].lower()
     else:
         assert [m["text"] for m in dispatcher.messages] == [NOTHING_TO_STOP]
+
+
+def yes_or_no(text: str, intent: str, **slots: object) -> tuple[list[dict], list[dict]]:
+    from actions.knowledge import ActionYesOrNo
+
+    tracker = tracker_from(
+        "knowledge_question", text=text, intent={"name": intent, "confidence": 0.95}
+    )
+    tracker.slots.update(slots)
+    dispatcher = CollectingDispatcher()
+    events = ActionYesOrNo().run(dispatcher, tracker, {})
+    return dispatcher.messages, events
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        ("nej, jeg mener hvordan jeg fornyer mit pas", "pas-"),
+        ("nej jeg mener til udlandet", "flytning-udlandet"),
+        ("nej jeg mente hvis jeg har mistet det", "koerekort-mistet"),
+        ("nej, det var ikke det jeg mente. Hvad hvis jeg har mistet kørekortet?",
+         "koerekort-mistet"),
+    ],
+)
+def test_a_no_with_a_question_after_it_answers_the_question(text: str, wanted: str) -> None:
+    messages, events = yes_or_no(
+        text, "deny", topic="koerekort", article_id="koerekort-forny"
+    )
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert slots["article_id"].startswith(wanted), messages
+    # What the citizen turned down is not what they get again.
+    assert slots["article_id"] != "koerekort-forny"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("nej tak", "deny"), ("nej", "deny"), ("ja det stemmer", "affirm"), ("/deny", "deny"),
+     ("nej, det var ikke det jeg mente", "deny"), ("ja tak", "affirm")],
+)
+def test_a_plain_yes_or_no_asks_what_else(text: str, intent: str) -> None:
+    from actions.knowledge import ANYTHING_ELSE
+
+    messages, events = yes_or_no(text, intent, topic="koerekort", article_id="koerekort-forny")
+    assert [m["text"] for m in messages] == [ANYTHING_ELSE] and events == []
+
+
+def test_a_yes_with_a_question_after_it_is_a_follow_up() -> None:
+    messages, events = yes_or_no(
+        "ja, men hvad koster det?", "affirm", topic="koerekort", article_id="koerekort-forny"
+    )
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    # The renewal names its fee, so the price question stays with it.
+    assert slots == {"topic": "koerekort", "article_id": "koerekort-forny"}, messages
+
+
+def test_jeg_mener_and_a_topic_name_opens_that_topic() -> None:
+    tracker = tracker_from(
+        "knowledge_question", text="nej jeg mener mitid", intent={"name": "ask_mitid"}
+    )
+    tracker.slots.update(topic="nemid")
+    described = meta(tracker)
+    assert described["kind"] == "overview" and described["topic"] == "mitid"

@@ -298,3 +298,69 @@ def test_a_new_question_after_mener_du_is_answered_on_its_own() -> None:
         "min telefon med mitid er stjålet", context=offered
     )
     assert decision.article.id == "mitid-mistet-telefon"
+
+
+def test_an_article_turned_down_is_not_shown_again() -> None:
+    # "nej, jeg mener …" after the licence renewal: the renewal is out, the next one answers.
+    shares = {"koerekort-forny": 0.6, "koerekort-mistet": 0.35, "pas-bestil": 0.05}
+    retriever = FixedRetriever({"mistet kørekort": (shares, 0.92)})
+    engine = AnswerEngine(ARTICLES, retriever, THRESHOLDS)
+    kept = Context("koerekort", "koerekort-forny")
+    assert engine.decide("mistet kørekort", context=kept).article.id == "koerekort-forny"
+    turned_down = Context("koerekort", "koerekort-forny", rejected=("koerekort-forny",))
+    decision = engine.decide("mistet kørekort", context=turned_down)
+    assert decision.article.id == "koerekort-mistet"
+    assert all(a.id != "koerekort-forny" for a, _ in decision.ranked)
+
+
+def test_choices_turned_down_weigh_nothing_in_the_reply() -> None:
+    shares = {"pas-bestil": 0.5, "koerekort-mistet": 0.3, "koerekort-forny": 0.2}
+    retriever = FixedRetriever({"kørekortet": (shares, 0.93)})
+    context = Context("out_of_scope", None, (), ("pas-bestil", "koerekort-mistet"))
+    decision = AnswerEngine(ARTICLES, retriever, THRESHOLDS).decide("kørekortet", context=context)
+    assert decision.article.id == "koerekort-forny"
+
+
+@pytest.mark.parametrize(
+    ("text", "question", "says_no"),
+    [
+        ("nej, jeg mener mit pas", "mit pas", True),
+        ("Nej. Jeg mener kørekortet!", "kørekortet!", True),
+        ("nej ikke det, jeg tænkte på friplads", "friplads", True),
+        ("det var ikke det jeg mente, jeg vil have nyt sundhedskort",
+         "jeg vil have nyt sundhedskort", True),
+        ("jeg mener mitid", "mitid", False),
+        ("ja, men hvad koster det?", "men hvad koster det?", False),
+        # A "no, but" goes on from the answer instead of turning it down.
+        ("nej, men hvad med min kone?", "men hvad med min kone?", False),
+        ("jo, jeg har et pas", "jeg har et pas", False),
+    ],
+)
+def test_a_reply_lead_is_split_from_the_question_after_it(
+    text: str, question: str, says_no: bool
+) -> None:
+    from bot.language.wishes import reply_lead
+
+    lead, rest, no = reply_lead(text)
+    assert lead and rest == question and no is says_no
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["nej", "nej tak", "nej ellers tak", "ja det stemmer", "det passer ikke", "lige præcis",
+     "nej, det var ikke det jeg mente", "/deny"],
+)
+def test_a_plain_yes_or_no_has_no_question_after_it(text: str) -> None:
+    from bot.language.wishes import reply_lead
+
+    lead, rest, _ = reply_lead(text)
+    assert rest == "" if lead else rest == text
+
+
+@pytest.mark.parametrize(
+    "text", ["så vidt jeg ved er nemid lukket", "mener du at jeg skal ringe", "men hvad så?"]
+)
+def test_a_question_that_starts_like_a_reply_keeps_its_words(text: str) -> None:
+    from bot.language.wishes import reply_lead
+
+    assert reply_lead(text) == ("", text, False)

@@ -203,6 +203,48 @@ def test_a_short_answer_after_a_tile_belongs_to_the_tile(
     assert articles_of(reply) == [article], text_of(reply)
 
 
+@pytest.mark.parametrize(
+    ("first", "first_article", "correction", "article"),
+    [
+        ("jeg skal flytte", "flytning-anmeld", "nej jeg mener til udlandet", "flytning-udlandet"),
+        (
+            "hvordan fornyer jeg mit kørekort",
+            "koerekort-forny",
+            "nej, jeg mente hvis jeg har mistet det",
+            "koerekort-mistet",
+        ),
+        (
+            "hvad koster vuggestue",
+            "dagtilbud-priser",
+            "nej ikke det, jeg tænkte på friplads",
+            "dagtilbud-friplads",
+        ),
+    ],
+)
+def test_a_no_that_says_what_was_meant_gets_that_answered(
+    live, first: str, first_article: str, correction: str, article: str
+) -> None:
+    # The NLU reads these as a "no"; they used to hear "Godt. Er der andet …?".
+    session = new_session()
+    assert articles_of(live.chat(session, first)) == [first_article]
+    reply = live.chat(session, correction)
+    assert articles_of(reply) == [article], text_of(reply)
+
+
+@pytest.mark.parametrize("correction", ["jeg mener mitid", "nej jeg mener mitid", "Nej. MitID!"])
+def test_a_correction_naming_a_topic_opens_it(live, correction: str) -> None:
+    session = new_session()
+    live.chat(session, "nemid")
+    reply = live.chat(session, correction)
+    assert reply["topic"] == "mitid" and not is_clarification(reply), text_of(reply)
+
+
+def test_a_plain_no_still_asks_what_else(live) -> None:
+    session = new_session()
+    live.chat(session, "hvordan fornyer jeg mit kørekort")
+    assert "Er der andet" in text_of(live.chat(session, "nej tak"))
+
+
 def test_a_new_question_changes_the_subject(live) -> None:
     session = new_session()
     assert articles_of(live.chat(session, "jeg skal have fornyet mit pas")) == ["pas-bestil"]

@@ -57,3 +57,38 @@ def wants_stop(text: str, intent: str, confidence: float = 1.0) -> bool:
     if STOP.match(text or ""):
         return True
     return intent == "stop" and confidence >= 0.6 and bool(STOP_WORD.search(text or ""))
+
+
+# A yes or no that goes on to say more: "nej, jeg mener mit pas", "ja, men hvad koster det?",
+# "ikke det, jeg tænkte på friplads", "jeg mener mitid". The lead is the reply to what the bot
+# said; the rest is the citizen's own question, and a "no" in the lead turns down what was
+# shown. Without a rest it is a plain yes or no.
+_NO = r"nej|næ|nae|nix|nope|ikke\s+det|ikke\s+rigtigt|forkert"
+_YES = r"ja|jo|jep|jeps|okay|ok|tak|fint|godt|korrekt|bestemt|(?:lige\s+)?pr(?:æ|ae)cis"
+_REPLY_LEAD = re.compile(
+    r"^\W*(?:(?:" + _NO + "|" + _YES + r"|ellers"
+    r"|det\s+(?:er|var)\s+(?:ikke\s+(?:det|rigtigt)|forkert)"
+    r"(?:,?\s+(?:jeg|vi)\s+(?:mente|mener|spurgte\s+om|tænkte\s+på|taenkte\s+paa))?"
+    r"|det\s+(?:passer|stemmer)(?:\s+ikke)?|det\s+er\s+rigtigt"
+    r"|(?:jeg|vi)\s+(?:mener|mente|tænkte|taenkte|spurgte|spørger|spoerger)"
+    r"(?:\s+(?:mere|egentlig|faktisk))?(?:\s+(?:på|paa|om))?"
+    r")(?:[\s,.:;!-]+|$))+",
+    re.IGNORECASE,
+)
+_NO_IN_LEAD = re.compile(r"\b(?:" + _NO + r"|ikke)\b", re.IGNORECASE)
+
+
+def reply_lead(text: str) -> tuple[str, str, bool]:
+    """The message split into its yes/no/"jeg mener" lead and the rest, and whether the lead
+    says no. A button payload has no lead."""
+    text = (text or "").strip()
+    if is_payload(text):
+        return "", text, False
+    match = _REPLY_LEAD.match(text)
+    if not match:
+        return "", text, False
+    lead = match.group(0)
+    rest = text[len(lead):].strip()
+    # "nej, men hvad med min kone?" goes on from the answer rather than turning it down.
+    goes_on = re.match(r"(?:men|og)\b", rest, re.IGNORECASE) is not None
+    return lead.strip(), rest, bool(_NO_IN_LEAD.search(lead)) and not goes_on

@@ -66,6 +66,8 @@ class Context:
     article_id: str | None = None
     # The articles of a "Mener du …?" just asked: a typed reply ("kørekortet") picks among them.
     offered: tuple[str, ...] = ()
+    # The articles the citizen just turned down ("nej, jeg mener …"): never shown again now.
+    rejected: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -226,7 +228,8 @@ class AnswerEngine:
         priors: dict[str, float] = {}
         if intent_topic:
             priors[intent_topic] = 1.0 + t.intent_prior * intent_confidence
-        if context.offered:
+        rejected = {a: 0.0 for a in context.rejected}
+        if context.offered and not rejected:
             # The reply to "Mener du …?": the offered articles weigh far more, so "kørekortet"
             # after "mistet kort" picks the licence among them; a new question of its own
             # still wins on its own strength.
@@ -235,7 +238,7 @@ class AnswerEngine:
             decision = self._decision(ranked, True)
             if decision.outcome is Outcome.ANSWER and decision.article.id in offered:
                 return decision
-        alone = self._ordered(self.ranking(text, priors))
+        alone = self._ordered(self.ranking(text, priors, rejected))
         if context.topic:
             # In a conversation every message is read against it: its topic and last article
             # weigh more, and a message with no subject at all ("hvor gør jeg det?") borrows
@@ -245,7 +248,7 @@ class AnswerEngine:
             fresh = self._confident(alone, t.similar)
             subjectless = not content_words(text)
             if subjectless or not (fresh and alone[0][0][0].topic != context.topic):
-                return self._decision(self._in_context(text, priors, context), True)
+                return self._decision(self._in_context(text, priors, context, rejected), True)
         decision = self._decision(alone, False)
         if decision.outcome is Outcome.ANSWER and is_vague(text):
             offered = max(2, sum(1 for _, share in decision.ranked if share >= t.clarify))
@@ -253,7 +256,11 @@ class AnswerEngine:
         return decision
 
     def _in_context(
-        self, text: str, priors: dict[str, float], context: Context
+        self,
+        text: str,
+        priors: dict[str, float],
+        context: Context,
+        rejected: Mapping[str, float],
     ) -> tuple[list[tuple[Article, float]], float]:
         t = self.thresholds
         topic_priors = dict(priors)
@@ -279,7 +286,7 @@ class AnswerEngine:
         own_words = [w for w in content_words(text) if w not in _VAGUE]
         own_words += sorted(set(content_lemmas(text)) & _PEOPLE)
         query = text if own_words else f"{text} {self._context_phrase(context)}"
-        return self._ordered(self.ranking(query, topic_priors, article_priors))
+        return self._ordered(self.ranking(query, topic_priors, {**article_priors, **rejected}))
 
     def _ordered(self, ranking: Ranking) -> tuple[list[tuple[Article, float]], float]:
         ordered = sorted(ranking.shares.items(), key=lambda item: item[1], reverse=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ import yaml
 from bot.core.config import DEFAULT_CACHE_DIR, DEFAULT_KNOWLEDGE_DIR, Settings
 from bot.core.topics import TOPIC_NAMES
 from bot.language.text import fold
+from bot.language.wishes import reply_lead
 from bot.services.answering import AnswerEngine, Context, Decision, Outcome, Thresholds
 from bot.services.articles import ArticleService, store_stamp
 from bot.services.knowledge import (
@@ -246,6 +247,19 @@ def load_overviews(directory: Path) -> dict[str, Overview]:
 _TOPIC_NAME_FILLER = re.compile(
     r"^(?:om|hjaelp\s+(?:med|til)|spoergsmaal\s+om|jeg\s+har\s+(?:et\s+)?spoergsmaal\s+om)\s+"
 )
+
+
+def read_reply(message: str, context: Context) -> tuple[str, Context]:
+    """The question in a message that answers the previous reply first ("nej, jeg mener mit
+    pas", "jeg mener mitid"), and the context to read it in: a "no" turns down what that
+    reply showed, the choices of a "Mener du …?" or else the article."""
+    lead, rest, says_no = reply_lead(message)
+    if not lead or not rest:
+        return message, context
+    if says_no:
+        shown = context.offered or ((context.article_id,) if context.article_id else ())
+        context = replace(context, offered=(), rejected=shown)
+    return rest, context
 
 
 def typed_topic(message: str) -> str | None:

@@ -25,7 +25,7 @@ import yaml
 from bot.core.config import PROJECT_ROOT
 from bot.language.wishes import asks_rather_than_wishes, wants_stop
 from bot.services.answering import AnswerEngine, Context, Decision, Outcome, intent_hint
-from bot.services.answers import clear_question_decision
+from bot.services.answers import clear_question_decision, read_reply
 from bot.services.retrieval import Retriever
 
 HOLDOUT_DIR = PROJECT_ROOT / "tests" / "holdout"
@@ -46,6 +46,9 @@ KNOWLEDGE_INTENTS_EXTRA = {"out_of_scope", "nlu_fallback", "follow_up", "inform"
 # course list (actions/courses.py, which keeps the course articles to itself).
 FORMS_THAT_ANSWER_QUESTIONS = {"book_it_help", "sign_up_course"}
 FLOWS_THAT_ANSWER_QUESTIONS = {"request_human", "complain", "list_courses"}
+# A yes or no that goes on with a question ("nej, jeg mener mit pas") has it answered
+# (action_yes_or_no) when anything answers it; otherwise it hears "Er der andet …?".
+YES_OR_NO = {"affirm", "deny"}
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,13 @@ def _decide(
 ) -> Decision | None:
     """What the chat would do: None when the NLU sends the turn to another flow."""
     intent = parse.intent
+    question, context = read_reply(text, context)
+    if intent in YES_OR_NO:
+        if question == text:
+            return None
+        decision = engine.decide(question, None, 0.0, context)
+        return None if decision.outcome is Outcome.NONE else decision
+    text = question
     if intent == "stop" and not wants_stop(text, intent):
         intent = None  # action_nothing_to_stop answers it like any question
     if intent in FORMS_THAT_ANSWER_QUESTIONS and asks_rather_than_wishes(text):
@@ -236,7 +246,7 @@ def conversation_report(
         for position, turn in enumerate(conversation["turns"]):
             text = str(turn["text"])
             labels = set(str(turn["article"]).split("|"))
-            tile = overview_topic(text)
+            tile = overview_topic(read_reply(text, context)[0])
             if tile is not None:
                 context = Context(topic=tile)
                 continue
