@@ -58,6 +58,8 @@ def test_a_specific_page_is_a_source() -> None:
     assert is_specific_page(
         "https://www.fstyr.dk/privat/koerekort/fornyelse-og-erstatning/duplikatkoerekort"
     )
+    assert is_specific_page("https://skat.dk/data.aspx?oid=3468")
+    assert not is_specific_page("https://skat.dk/index.aspx")
 
 
 def test_moved_ids_point_at_live_articles() -> None:

@@ -28,12 +28,15 @@ _UPPER_IT = re.compile(r"\bIT\b")
 
 def is_specific_page(url: str) -> bool:
     """A source must be the page that says what the article says: not a homepage
-    (https://www.mitid.dk/) and not a top-level section (https://www.borger.dk/familie-og-boern)."""
+    (https://www.mitid.dk/) and not a top-level section (https://www.borger.dk/familie-og-boern).
+    A page a query names (https://skat.dk/data.aspx?oid=3468) is specific too."""
     parsed = urlparse(url)
+    segments = [p for p in parsed.path.split("/") if p]
+    named_by_query = len(segments) == 1 and "." in segments[0] and bool(parsed.query)
     return (
         parsed.scheme == "https"
         and bool(parsed.netloc)
-        and len([p for p in parsed.path.split("/") if p]) >= 2
+        and (len(segments) >= 2 or named_by_query)
     )
 
 
