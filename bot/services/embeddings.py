@@ -35,7 +35,10 @@ class Embedder:
                 self._cache = {key: stored[key] for key in stored.files}
 
     def query(self, text: str) -> np.ndarray:
-        return self._model.query(text)
+        # The C engine keeps its work buffers in the model: one text at a time, also when a
+        # question is ranked ahead on the prefetch thread (retrieval.Hybrid.prefetch).
+        with self._lock:
+            return self._model.query(text)
 
     def queries(self, texts: list[str]) -> np.ndarray:
         return self._many(texts, "query")
