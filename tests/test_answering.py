@@ -401,3 +401,21 @@ def test_texts_ranked_ahead_and_never_asked_for_are_forgotten() -> None:
         hybrid.prefetch(f"navn {n}")  # answers to a form nobody ranks
     assert len(hybrid._pending) == retrieval.MAX_PREFETCHED
     assert "navn 0" not in hybrid._pending
+
+
+def test_a_no_turns_down_the_answer_but_not_the_choices_of_mener_du() -> None:
+    from bot.services.answers import read_reply
+
+    after_answer = Context("koerekort", "koerekort-forny")
+    assert read_reply("nej, jeg mener hvis det er mistet", after_answer) == (
+        "hvis det er mistet", Context("koerekort", "koerekort-forny", rejected=("koerekort-forny",))
+    )
+    # After "Mener du …?" a citizen who says no often describes one of the choices.
+    after_choices = Context("digital_post", None, ("digital-post-fritagelse", "digital-post-laes"))
+    assert read_reply("nej, hun vil have det på papir", after_choices) == (
+        "hun vil have det på papir", Context("digital_post", None)
+    )
+    # "jeg mener …" picks among them, so they keep their weight.
+    assert read_reply("jeg mener papir", after_choices) == ("papir", after_choices)
+    question = "hvordan får jeg mitid"
+    assert read_reply(question, after_answer) == (question, after_answer)

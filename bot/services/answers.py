@@ -257,14 +257,17 @@ def question_of(message: str) -> str:
 
 def read_reply(message: str, context: Context) -> tuple[str, Context]:
     """The question in a message that answers the previous reply first ("nej, jeg mener mit
-    pas", "jeg mener mitid"), and the context to read it in: a "no" turns down what that
-    reply showed, the choices of a "Mener du …?" or else the article."""
+    pas", "jeg mener mitid"), and the context to read it in. A "no" after an answer turns
+    the article down; after a "Mener du …?" it only stops favouring the choices, because the
+    citizen who says it often goes on to describe one of them in their own words ("nej, hun
+    vil have det på papir")."""
     lead, rest, says_no = reply_lead(message)
     if not lead or not rest:
         return message, context
-    if says_no:
-        shown = context.offered or ((context.article_id,) if context.article_id else ())
-        context = replace(context, offered=(), rejected=shown)
+    if says_no and context.offered:
+        context = replace(context, offered=())
+    elif says_no and context.article_id:
+        context = replace(context, rejected=(context.article_id,))
     return rest, context
 
 
