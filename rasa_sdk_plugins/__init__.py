@@ -1,7 +1,6 @@
 """rasa-sdk's plugin hook (it imports a top-level package of this name when it starts): the
 action server also answers ``GET /version`` with its Python and rasa-sdk versions, which the
-gateway's /healthz reports, and ``POST /prefetch``, where the gateway sends a citizen's
-message while Rasa is still reading it, so the knowledge action finds its ranking done."""
+gateway's /healthz reports."""
 
 from __future__ import annotations
 
@@ -35,19 +34,6 @@ def attach_sanic_app_extensions(app: Sanic) -> None:
         return response.json(versions())
 
     app.add_route(version, "/version", methods=["GET"], name="borger_version")
-
-    async def prefetch(request: Request) -> HTTPResponse:
-        from actions import config  # the action package, loaded before the server starts
-
-        try:
-            text = (request.json or {}).get("text")
-        except Exception:  # noqa: BLE001 - a body that is no JSON object asks for nothing
-            text = None
-        if isinstance(text, str) and 0 < len(text) <= config.settings.max_message_chars:
-            config.engine.prefetch(text)
-        return response.empty(status=204)
-
-    app.add_route(prefetch, "/prefetch", methods=["POST"], name="borger_prefetch")
 
 
 def init_hooks(manager: Any) -> None:

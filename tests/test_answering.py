@@ -366,43 +366,6 @@ def test_a_question_that_starts_like_a_reply_keeps_its_words(text: str) -> None:
     assert reply_lead(text) == ("", text, False)
 
 
-class CountingRetriever(Retriever):
-    """Scores that say which text they are for, and how often each text was scored."""
-
-    name = "counting"
-
-    def __init__(self) -> None:
-        super().__init__(ARTICLES)
-        self.scored: list[str] = []
-
-    def scores(self, text: str) -> dict[str, float]:
-        self.scored.append(text)
-        return {a: (1.0 if a == "pas-bestil" and "pas" in text else 0.1) for a in ARTICLES}
-
-
-def test_a_text_ranked_ahead_is_ranked_once_and_the_same() -> None:
-    from bot.services.retrieval import Hybrid
-
-    inner = CountingRetriever()
-    hybrid = Hybrid(ARTICLES, [(inner, 1.0, None)])
-    hybrid.prefetch("mit pas er udløbet")
-    hybrid.prefetch("mit pas er udløbet")  # sent twice (a retry): still ranked once
-    ahead = hybrid.rank("mit pas er udløbet")
-    assert inner.scored == ["mit pas er udløbet"]
-    fresh = Hybrid(ARTICLES, [(CountingRetriever(), 1.0, None)]).rank("mit pas er udløbet")
-    assert ahead == fresh
-
-
-def test_texts_ranked_ahead_and_never_asked_for_are_forgotten() -> None:
-    from bot.services import retrieval
-
-    hybrid = retrieval.Hybrid(ARTICLES, [(CountingRetriever(), 1.0, None)])
-    for n in range(retrieval.MAX_PREFETCHED + 10):
-        hybrid.prefetch(f"navn {n}")  # answers to a form nobody ranks
-    assert len(hybrid._pending) == retrieval.MAX_PREFETCHED
-    assert "navn 0" not in hybrid._pending
-
-
 def test_a_no_turns_down_the_answer_but_not_the_choices_of_mener_du() -> None:
     from bot.services.answers import read_reply
 

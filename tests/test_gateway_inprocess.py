@@ -33,9 +33,6 @@ class FakeRasa:
 
     replies: dict[str, tuple[list[dict[str, Any]], str]] = field(default_factory=dict)
     heard: list[str] = field(default_factory=list)
-    prefetched: list[str] = field(default_factory=list)
-    # Texts whose turn leaves a form open, as Rasa's turn channel says it.
-    opens_form: set[str] = field(default_factory=set)
     down: bool = False
 
     async def send(self, session_id: str, text: str, metadata: dict[str, Any]) -> TurnResult:
@@ -43,11 +40,7 @@ class FakeRasa:
             raise AssistantUnavailable("connection refused")
         self.heard.append(text)
         messages, intent = self.replies.get(text, ([{"text": "Det ved jeg ikke."}], "nlu_fallback"))
-        loop = "booking_form" if text in self.opens_form else None
-        return TurnResult(messages=messages, intent=intent, active_loop=loop)
-
-    async def prefetch(self, text: str) -> None:
-        self.prefetched.append(text)
+        return TurnResult(messages=messages, intent=intent)
 
     async def tracker(self, session_id: str) -> dict[str, Any]:
         return {"events": [], "slots": {"topic": "mitid"}}
@@ -235,22 +228,3 @@ def test_the_citizen_can_leave_the_queue(client: TestClient, rasa: FakeRasa) -> 
     left = client.post("/api/handoff/cancel", json={"session_id": sid("s5")})
     assert left.status_code == 200 and left.json()["handoff"]["state"] == "returned_to_bot"
     assert chat(client, sid("s5"), "Hvordan får jeg MitID?")["topic"] == "mitid"
-
-
-def test_a_typed_question_is_ranked_ahead_while_rasa_reads_it(client: TestClient, rasa) -> None:
-    session = sid("prefetch")
-    chat(client, session, "Hvordan får jeg MitID?")
-    chat(client, session, "/greet")  # a button names what it wants: nothing to rank
-    chat(client, session, "min mor har cpr 010190-1234, hvad gør hun?")
-    redacted = f"min mor har cpr {REDACTED}, hvad gør hun?"
-    assert rasa.prefetched == ["Hvordan får jeg MitID?", redacted]
-
-
-def test_the_answer_to_a_form_s_question_is_not_ranked_ahead(client: TestClient, rasa) -> None:
-    session = sid("prefetch-form")
-    rasa.opens_form.update({"jeg vil booke en tid", "Kildeby"})
-    chat(client, session, "jeg vil booke en tid")
-    chat(client, session, "Kildeby")  # the branch, inside the form
-    chat(client, session, "hvor lang tid tager det")  # still the form; this turn ends it
-    chat(client, session, "Hvordan får jeg MitID?")
-    assert rasa.prefetched == ["jeg vil booke en tid", "Hvordan får jeg MitID?"]

@@ -34,17 +34,6 @@ def test_healthz_names_each_process_python(live) -> None:
     assert python["rasa"].startswith("3.10."), python
 
 
-@pytest.mark.parametrize(
-    "body",
-    [{"text": "hvordan fornyer jeg mit pas"}, {"text": ""}, {"text": 5}, [1], {"text": "x" * 9000}],
-)
-def test_the_action_server_takes_a_message_to_rank_ahead(live, body: object) -> None:
-    """The gateway's hint while Rasa reads a message; a bad one is ignored, never an error."""
-    response = httpx.post(f"{live.settings.actions_url}/prefetch", json=body)
-    assert response.status_code == 204
-    assert httpx.get(f"{live.settings.actions_url}/health").status_code == 200
-
-
 def test_driving_licence_renewal_gets_the_koerekort_answer_with_link(live) -> None:
     reply = live.chat(new_session(), "Hvordan fornyer jeg mit kørekort?")
     assert reply["topic"] == "koerekort"

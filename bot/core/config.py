@@ -81,9 +81,6 @@ class Settings(BaseSettings):
     # Protects Rasa's HTTP API; `make run` makes a random one per start when unset.
     rasa_token: str = ""
     rasa_timeout: Annotated[float, Field(gt=0)] = 30
-    # The gateway sends a typed message to the action server as Rasa gets it, so the answer
-    # engine ranks it while Rasa's NLU runs (on the other core) instead of after.
-    answer_prefetch: bool = True
     # Bearer token for the gateway's /metrics; empty: only a scraper on this machine, directly.
     metrics_token: str = ""
     # The Rasa server runs from its own Python 3.10 environment (Rasa 3.6 supports no other).

@@ -14,7 +14,6 @@ import asyncio
 import logging
 import time
 import weakref
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +31,6 @@ from bot.gateway.hub import STAFF_CHANNEL, Hub, citizen_channel
 from bot.gateway.metrics import GatewayMetrics
 from bot.gateway.rasa_client import AssistantUnavailable, RasaClient
 from bot.language.privacy import redact_cpr
-from bot.language.wishes import is_payload
 from bot.services.handoff import CANCEL_PAYLOAD, Change, HandoffService
 from bot.services.handoff.views import callback_view
 from bot.services.transcripts import message_to_dict
@@ -124,10 +122,6 @@ def assemble(raw: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str,
     return messages, meta
 
 
-# How many open forms the gateway remembers (see ChatService._in_form).
-_FORMS_REMEMBERED = 10_000
-
-
 class ChatService:
     def __init__(
         self,
@@ -148,18 +142,6 @@ class ChatService:
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
-        # The conversations whose last turn left a form open: their next message answers the
-        # form, so it is not ranked ahead. Another gateway's turns are not seen here, which
-        # only costs a prefetch too many or too few.
-        self._in_form: OrderedDict[str, None] = OrderedDict()
-        self._background: set[asyncio.Task[None]] = set()
-
-    def _remember_form(self, session_id: str, in_form: bool) -> None:
-        self._in_form.pop(session_id, None)
-        if in_form:
-            self._in_form[session_id] = None
-            while len(self._in_form) > _FORMS_REMEMBERED:
-                self._in_form.popitem(last=False)
 
     def _lock(self, session_id: str) -> asyncio.Lock:
         lock = self._locks.get(session_id)
@@ -186,23 +168,7 @@ class ChatService:
         if routes_to_staff(state):
             return await self._to_staff(session_id, had_cpr)
         notices = [{"text": CPR_NOTICE, "buttons": []}] if had_cpr else []
-        self._prefetch(session_id, clean)
         return await self._rasa_turn(session_id, clean, channel, notices)
-
-    def _prefetch(self, session_id: str, text: str) -> None:
-        """Have the answer engine rank a typed message while Rasa reads it. Not a button, and
-        not an answer to a form's question (a name, a phone number), which no article answers."""
-        prefetch = getattr(self.rasa, "prefetch", None)
-        if (
-            prefetch is None
-            or not self.settings.answer_prefetch
-            or is_payload(text)
-            or session_id in self._in_form
-        ):
-            return
-        task = asyncio.create_task(prefetch(text))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     async def _rasa_turn(
         self, session_id: str, text: str, channel: str, notices: list[dict[str, Any]]
@@ -217,7 +183,6 @@ class ChatService:
                 session_id, "out_of_scope", messages, status_code=503, outcome="unavailable"
             )
         messages, meta = assemble(turn.messages)
-        self._remember_form(session_id, bool(turn.active_loop))
         topic = topic_for(turn.intent, turn.active_loop, turn.slots.get("topic"))
         if meta.get("topic") in TOPICS and not turn.active_loop:
             topic = meta["topic"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,12 +56,6 @@ class RasaClient:
             )
         except (httpx.HTTPError, ValueError, TypeError, AttributeError) as exc:
             raise AssistantUnavailable(_reason(exc)) from exc
-
-    async def prefetch(self, text: str) -> None:
-        """Ask the action server to rank a message ahead (rasa_sdk_plugins); a hint only, so
-        a slow or dead action server is not waited for and not reported."""
-        with contextlib.suppress(httpx.HTTPError):
-            await self._client.post(f"{self.actions_url}/prefetch", json={"text": text}, timeout=2)
 
     async def tracker(self, session_id: str) -> dict[str, Any]:
         """The conversation's full tracker (events, slots), e.g. for the staff summary."""

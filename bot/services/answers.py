@@ -24,7 +24,7 @@ import yaml
 from bot.core.config import DEFAULT_CACHE_DIR, DEFAULT_KNOWLEDGE_DIR, Settings
 from bot.core.topics import TOPIC_NAMES
 from bot.language.text import fold
-from bot.language.wishes import is_payload, reply_lead
+from bot.language.wishes import reply_lead
 from bot.services.answering import AnswerEngine, Context, Decision, Outcome, Thresholds
 from bot.services.articles import ArticleService, store_stamp
 from bot.services.knowledge import (
@@ -249,12 +249,6 @@ _TOPIC_NAME_FILLER = re.compile(
 )
 
 
-def question_of(message: str) -> str:
-    """The message without the yes/no/"jeg mener" lead that answers the previous reply."""
-    lead, rest, _ = reply_lead(message)
-    return rest if lead and rest else message.strip()
-
-
 def read_reply(message: str, context: Context) -> tuple[str, Context]:
     """The question in a message that answers the previous reply first ("nej, jeg mener mit
     pas", "jeg mener mitid"), and the context to read it in. A "no" after an answer turns
@@ -317,13 +311,6 @@ class KnowledgeEngine(AnswerEngine):
 
     def article(self, article_id: str) -> Article | None:
         return self.articles.get(self.moved.get(article_id, article_id))
-
-    def prefetch(self, message: str) -> None:
-        """Start ranking what the knowledge action will rank for this message (its question
-        after any "nej, jeg mener"), before Rasa asks for it."""
-        question = question_of(message)
-        if question and not is_payload(question) and hasattr(self.retriever, "prefetch"):
-            self.retriever.prefetch(question)
 
 
 def build_retriever(articles: dict[str, Article], cache_dir: Path) -> Hybrid:

@@ -35,10 +35,7 @@ class Embedder:
                 self._cache = {key: stored[key] for key in stored.files}
 
     def query(self, text: str) -> np.ndarray:
-        # The C engine keeps its work buffers in the model: one text at a time, also when a
-        # question is ranked ahead on the prefetch thread (retrieval.Hybrid.prefetch).
-        with self._lock:
-            return self._model.query(text)
+        return self._model.query(text)
 
     def queries(self, texts: list[str]) -> np.ndarray:
         return self._many(texts, "query")

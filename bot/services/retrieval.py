@@ -21,11 +21,9 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-import threading
 from abc import ABC, abstractmethod
-from collections import Counter, OrderedDict, defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -336,31 +334,10 @@ class Hybrid(Retriever):
         self.name = name
         # A turn ranks the same text more than once (alone, then against the conversation;
         # the handoff action's check): the embedding is the expensive part, so keep a few.
-        self._ranked = lru_cache(maxsize=256)(self._rank)
-        self._pending: OrderedDict[str, Future[Ranking]] = OrderedDict()
-        self._pending_lock = threading.Lock()
+        self.rank = lru_cache(maxsize=256)(self._rank)  # type: ignore[method-assign]
 
     def rank(self, text: str) -> Ranking:
-        with self._pending_lock:
-            ahead = self._pending.pop(text, None)
-        if ahead is not None:
-            try:
-                return ahead.result()
-            except Exception:  # noqa: BLE001 - ranked again below, where an error shows
-                pass
-        return self._ranked(text)
-
-    def prefetch(self, text: str) -> None:
-        """Rank ``text`` on a background thread, so that the turn that asks for it finds it
-        done: the gateway sends the citizen's message here while Rasa runs its NLU. The
-        embedding's C code releases the GIL, so the two run on two cores. A prefetch nobody
-        asks for (a form's answer) is dropped with the oldest."""
-        with self._pending_lock:
-            if text in self._pending:
-                return
-            self._pending[text] = _prefetcher().submit(self._ranked, text)
-            while len(self._pending) > MAX_PREFETCHED:
-                self._pending.popitem(last=False)
+        return self._rank(text)
 
     def _rank(self, text: str) -> Ranking:
         total: defaultdict[str, float] = defaultdict(float)
@@ -377,16 +354,6 @@ class Hybrid(Retriever):
 
     def scores(self, text: str) -> dict[str, float]:
         return self.rank(text).shares
-
-
-# Texts ranked ahead and not yet asked for; past this the oldest are forgotten.
-MAX_PREFETCHED = 64
-
-
-@lru_cache(maxsize=1)
-def _prefetcher() -> ThreadPoolExecutor:
-    # One thread per process: the turns' own ranking runs on the event loop's thread.
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch")
 
 
 def texts_digest(texts: Iterable[str]) -> str:
