@@ -88,6 +88,7 @@ def prepare_database(settings: Settings, demo_conversations: int = 0) -> None:
 # The thread pools of OpenMP, OpenBLAS and MKL (numpy, scipy, scikit-learn, TensorFlow).
 MATH_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
+
 @dataclass
 class Stack:
     """The three processes, each in its own process group so Ctrl-C reaches only us."""
