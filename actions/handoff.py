@@ -16,7 +16,6 @@ bot/services/booking.py.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -27,18 +26,12 @@ from rasa_sdk.types import DomainDict
 from actions import config
 from actions.forms.readers import latest_intent, latest_text, previous_reply_kind
 from actions.replies import answer_instead
+from bot.language.wishes import FRUSTRATED, plain_question
 from bot.services.handoff import response_promise
 
 log = logging.getLogger(__name__)
 
 # Words that say the citizen has had enough of the bot (the intent is still request_human).
-_FRUSTRATED = re.compile(
-    r"håbløs|haabloes|ubrugelig|gider\s+(?:altså\s+)?ikke|spild\s+af\s+tid|irriter|"
-    r"forstår\s+(?:mig\s+)?ikke|forstaar\s+ikke|virker\s+(?:bare\s+)?ikke|træt\s+af|"
-    r"elendig|\bdum\b|tre\s+gange|igen\s+og\s+igen|slet\s+ikke",
-    re.IGNORECASE,
-)
-
 OPENINGS = {
     "requested": "Selvfølgelig.",
     "frustrated": "Undskyld, at jeg ikke kunne hjælpe dig bedre.",
@@ -78,12 +71,12 @@ def handoff_reason(intent: str, text: str, previous_kind: str | None = None) -> 
         return "complaint"
     if intent == "frustrated":
         return "frustrated"
-    if intent == "request_human" and not _FRUSTRATED.search(text or ""):
+    if intent == "request_human" and not FRUSTRATED.search(text or ""):
         # Asked outright (or "Ja, tal med en medarbejder" after an offer): no second offer.
         return "requested"
     if intent == "nlu_fallback" or previous_kind == "not_understood":
         return "fallback"
-    if _FRUSTRATED.search(text or ""):
+    if FRUSTRATED.search(text or ""):
         return "frustrated"
     return "requested"
 
@@ -95,10 +88,9 @@ class ActionHandoff(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        reason = handoff_reason(
-            latest_intent(tracker), latest_text(tracker), previous_reply_kind(tracker)
-        )
-        if reason in ANSWERABLE_REASONS:
+        text = latest_text(tracker)
+        reason = handoff_reason(latest_intent(tracker), text, previous_reply_kind(tracker))
+        if reason in ANSWERABLE_REASONS or (reason == "frustrated" and plain_question(text)):
             answered = answer_instead(dispatcher, tracker, STAFF_BUTTON)
             if answered is not None:
                 return answered

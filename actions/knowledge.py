@@ -19,12 +19,12 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import config
-from actions.forms.readers import latest_text, offered_choices, previous_reply_kind
+from actions.forms.readers import latest_text, previous_reply_kind
 from actions.handoff import ActionHandoff
-from actions.replies import send
+from actions.replies import answer_short_reply, conversation_context, send
 from bot.core.topics import INTENT_TOPICS
 from bot.language.wishes import reply_lead, wants_stop
-from bot.services.answering import Context, intent_hint
+from bot.services.answering import intent_hint
 from bot.services.answers import Answer, answer_question, overview, read_reply, typed_topic
 
 
@@ -63,10 +63,7 @@ def knowledge_reply(tracker: Tracker) -> Answer:
     """The overview or answer for the latest message, read in the conversation's context."""
     intent, confidence, topic = intent_and_confidence(tracker)
     text = latest_text(tracker)
-    context = Context(
-        tracker.get_slot("topic"), tracker.get_slot("article_id"), offered_choices(tracker)
-    )
-    question, context = read_reply(text, context)
+    question, context = read_reply(text, conversation_context(tracker))
     tile_topic = typed_topic(question)
     if text == f"/{intent}" and intent.startswith("ask_"):
         tile_topic = INTENT_TOPICS[intent]
@@ -113,6 +110,11 @@ class ActionYesOrNo(Action):
             if answer.kind != "not_understood":
                 send(dispatcher, answer)
                 return remembered(answer)
+        if not lead:
+            # No yes or no in it at all: a short reply such as "app" that the NLU was unsure of.
+            answered = answer_short_reply(dispatcher, tracker)
+            if answered is not None:
+                return answered
         dispatcher.utter_message(text=ANYTHING_ELSE)
         return []
 

@@ -10,8 +10,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import config
+from actions.forms.readers import confidence, latest_text, offered_choices
 from bot.services.answering import Context
-from bot.services.answers import Answer, clear_question_answer
+from bot.services.answers import Answer, clear_question_answer, short_reply_answer
 
 
 def send(dispatcher: CollectingDispatcher, answer: Answer) -> None:
@@ -47,5 +48,31 @@ def answer_instead(
     if button and all(b.get("payload") != button["payload"] for b in buttons):
         buttons.append(button)
     last["buttons"] = buttons
+    send(dispatcher, answer)
+    return [SlotSet("topic", answer.topic), SlotSet("article_id", answer.article_id)]
+
+
+def conversation_context(tracker: Tracker) -> Context:
+    """What the conversation is about: its topic, the article shown, the choices offered."""
+    return Context(
+        tracker.get_slot("topic"), tracker.get_slot("article_id"), offered_choices(tracker)
+    )
+
+
+def answer_short_reply(
+    dispatcher: CollectingDispatcher, tracker: Tracker, button: dict[str, str] | None = None
+) -> list[EventType] | None:
+    """Answer a short reply the NLU read only weakly as a yes, a no or a wish to start a form
+    ("app" after the Digital Post tile) when the conversation answers it (see
+    bot.services.answers.short_reply_decision), with ``button`` to the flow the NLU meant."""
+    answer = short_reply_answer(
+        latest_text(tracker), conversation_context(tracker), confidence(tracker),
+        **config.knowledge,
+    )
+    if answer is None:
+        return None
+    if button is not None:
+        last = answer.messages[-1]
+        last["buttons"] = [*(last.get("buttons") or []), button]
     send(dispatcher, answer)
     return [SlotSet("topic", answer.topic), SlotSet("article_id", answer.article_id)]

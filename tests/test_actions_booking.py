@@ -619,3 +619,29 @@ def test_a_question_about_a_service_is_told_from_a_wish_to_use_it(text: str, ask
     from bot.language.wishes import asks_rather_than_wishes
 
     assert asks_rather_than_wishes(text) is asks
+
+
+@pytest.mark.parametrize(
+    ("text", "confidence", "answered"),
+    [
+        ("skrive op", 0.52, "dagtilbud-skriv-op"),  # read weakly as this wish
+        ("venteliste", 0.6, "dagtilbud-venteliste"),
+        ("skrive op", 0.95, None),  # the NLU is sure: the form goes on
+        ("ja tak", 0.5, None),  # nothing of its own to answer
+        ("book mig en tid", 0.5, None),  # says the wish in words
+    ],
+)
+def test_a_short_reply_read_weakly_as_a_wish_to_book_is_answered_in_its_topic(
+    db: str, text: str, confidence: float, answered: str | None
+) -> None:
+    # After the day-care tile (topic set, no article shown yet).
+    tracker = load_tracker(
+        "booking_start", text=text, confidence=confidence, topic="dagtilbud", article_id=None
+    )
+    result = run_action(ValidateBookingForm(), tracker)
+    if answered is None:
+        assert "article_id" not in result.slots
+        return
+    assert result.slots["article_id"] == answered
+    assert result.slots["requested_slot"] is None  # the form is left at once
+    assert {"title": "Book en tid", "payload": "/book_it_help"} in result.buttons

@@ -228,11 +228,13 @@ def test_a_stop_with_no_form_open_answers_a_question_the_nlu_read_as_a_stop(
         assert [m["text"] for m in dispatcher.messages] == [NOTHING_TO_STOP]
 
 
-def yes_or_no(text: str, intent: str, **slots: object) -> tuple[list[dict], list[dict]]:
+def yes_or_no(
+    text: str, intent: str, confidence: float = 0.95, **slots: object
+) -> tuple[list[dict], list[dict]]:
     from actions.knowledge import ActionYesOrNo
 
     tracker = tracker_from(
-        "knowledge_question", text=text, intent={"name": intent, "confidence": 0.95}
+        "knowledge_question", text=text, intent={"name": intent, "confidence": confidence}
     )
     tracker.slots.update(slots)
     dispatcher = CollectingDispatcher()
@@ -288,3 +290,103 @@ def test_jeg_mener_and_a_topic_name_opens_that_topic() -> None:
     tracker.slots.update(topic="nemid")
     described = meta(tracker)
     assert described["kind"] == "overview" and described["topic"] == "mitid"
+
+
+@pytest.mark.parametrize(
+    ("text", "topic", "wanted"),
+    [
+        ("app", "digital_post", "digital-post-app"),
+        ("app", "koerekort", "koerekort-app"),
+        ("læseadgang", "digital_post", "digital-post-laeseadgang"),
+        ("ny telefon", "mitid", "mitid-ny-telefon"),
+    ],
+)
+def test_a_short_reply_the_nlu_read_weakly_as_a_yes_is_answered_in_its_topic(
+    text: str, topic: str, wanted: str
+) -> None:
+    # After a topic's tile (topic set, no article yet), as "app" after Digital Post.
+    messages, events = yes_or_no(text, "affirm", 0.48, topic=topic, article_id=None)
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert slots == {"topic": topic, "article_id": wanted}, messages
+
+
+@pytest.mark.parametrize(
+    ("text", "confidence", "topic"),
+    [
+        ("app", 0.95, "digital_post"),  # the NLU is sure it is a yes
+        ("ja tak", 0.5, "digital_post"),  # a yes, however unsure the NLU is
+        ("super", 0.5, "digital_post"),  # nothing in the topic is about it
+        ("app", 0.48, None),  # no conversation to read it in
+        ("melde ud", 0.5, "dagtilbud"),  # answered only in another topic (moving abroad)
+    ],
+)
+def test_a_yes_or_no_the_conversation_does_not_answer_asks_what_else(
+    text: str, confidence: float, topic: str | None
+) -> None:
+    from actions.knowledge import ANYTHING_ELSE
+
+    messages, events = yes_or_no(text, "affirm", confidence, topic=topic, article_id=None)
+    assert [m["text"] for m in messages] == [ANYTHING_ELSE] and events == []
+
+
+@pytest.mark.parametrize(
+    ("text", "answered"),
+    [
+        ("hvordan sletter jeg en digital fuldmagt igen?", True),
+        ("er du dum?", False),
+        ("hvorfor forstår du ikke hvad jeg skriver?", False),
+        ("det hjælper slet ikke", False),
+        ("hvorfor er det så svært at få en fuldmagt?", False),
+    ],
+)
+def test_a_plain_question_read_as_frustration_gets_its_article_and_a_person_button(
+    text: str, answered: bool
+) -> None:
+    from actions.handoff import STAFF_BUTTON, ActionHandoff
+
+    tracker = tracker_from(
+        "knowledge_question", text=text, intent={"name": "frustrated", "confidence": 0.96}
+    )
+    dispatcher = CollectingDispatcher()
+    events = ActionHandoff().run(dispatcher, tracker, {})
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    texts = [m for m in dispatcher.messages if m.get("text")]
+    if answered:
+        assert slots["article_id"] == "mitid-fuldmagt-tilbagekald"
+        assert STAFF_BUTTON in texts[-1]["buttons"]
+    else:
+        assert slots == {} and texts[0]["text"].startswith("Undskyld")
+
+
+def test_the_article_just_shown_is_never_the_answer_instead_of_a_person() -> None:
+    from bot.services.answering import Context
+    from bot.services.answers import clear_question_answer
+
+    text = "hvor mange år gælder et pas for en voksen?"
+    assert clear_question_answer(text, Context("out_of_scope", "koerekort-forny")) is not None
+    assert clear_question_answer(text, Context("out_of_scope", "pas-bestil")) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "topic", "shown", "wanted"),
+    [
+        # A spouse or a parent asks the same thing for someone else: the article stays.
+        ("gælder det også for min mand?", "digital_post", "digital-post-fritagelse",
+         "digital-post-fritagelse"),
+        ("kan min kone også det?", "digital_post", "digital-post-fritagelse",
+         "digital-post-fritagelse"),
+        ("gælder det også for min far?", "flytning", "flytning-anmeld", "flytning-anmeld"),
+        # A child often has an article of its own.
+        ("og til min datter på 10?", "out_of_scope", "pas-bestil", "pas-boern"),
+        ("gælder det også for børn?", "mitid", "mitid-faa-mitid", "mitid-boern-unge"),
+    ],
+)
+def test_a_follow_up_about_someone_else_stays_with_the_article_unless_a_child_has_its_own(
+    text: str, topic: str, shown: str, wanted: str
+) -> None:
+    tracker = tracker_from(
+        "knowledge_question", text=text, intent={"name": "follow_up", "confidence": 0.99}
+    )
+    tracker.slots.update(topic=topic, article_id=shown)
+    _, slots = run(tracker)
+    assert slots["article_id"] == wanted

@@ -162,6 +162,13 @@ def test_a_reply_names_its_article(live) -> None:
             "hvad koster det så?",
             "koerekort-forny",
         ),
+        # Someone else than a child asks the same thing: the article stays.
+        (
+            "kan jeg blive fritaget for digital post",
+            "digital-post-fritagelse",
+            "gælder det også for min kone?",
+            "digital-post-fritagelse",
+        ),
         (
             "hvordan søger jeg om boligstøtte",
             "boligstoette",
@@ -192,6 +199,10 @@ def test_a_follow_up_is_read_against_the_previous_answer(
         ("/ask_mitid", "mistet", "mitid-mistet-telefon"),
         ("/ask_koerekort", "forny", "koerekort-forny"),
         ("/ask_digital_post", "læseadgang", "digital-post-laeseadgang"),
+        # The NLU reads these weakly as a yes or as a wish to be rung up.
+        ("/ask_digital_post", "app", "digital-post-app"),
+        ("/ask_koerekort", "app", "koerekort-app"),
+        ("/ask_dagtilbud", "skrive op", "dagtilbud-skriv-op"),
     ],
 )
 def test_a_short_answer_after_a_tile_belongs_to_the_tile(

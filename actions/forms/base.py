@@ -49,7 +49,7 @@ from actions.forms.readers import (
     wants_human,
 )
 from actions.handoff import ActionHandoff
-from actions.replies import answer_instead
+from actions.replies import answer_instead, answer_short_reply
 from bot.core.topics import FORM_TOPICS, INTENT_TOPICS
 from bot.language.wishes import asks_rather_than_wishes, wants_stop
 from bot.services.answers import confident_answer
@@ -163,6 +163,11 @@ class ReaskingFormValidationAction(FormValidationAction):
             # with its article and a button that starts the form (issue: forms start only on
             # a clear wish).
             answered = answer_instead(dispatcher, tracker, self.start_button)
+            if answered is not None:
+                return [*answered, *self.stop_events(domain, ANSWERED)]
+        if requested is None:
+            # A short reply read weakly as this wish ("skrive op" after the day-care tile).
+            answered = answer_short_reply(dispatcher, tracker, self.start_button)
             if answered is not None:
                 return [*answered, *self.stop_events(domain, ANSWERED)]
         wish = other_wish(text, intent, confidence(tracker), self.form_name())

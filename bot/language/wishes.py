@@ -45,6 +45,32 @@ _WISH = re.compile(
 )
 
 
+# Words of a citizen who is fed up with the bot (action_handoff offers them a person).
+FRUSTRATED = re.compile(
+    r"håbløs|haabloes|ubrugelig|gider\s+(?:altså\s+)?ikke|spild\s+af\s+tid|irriter|"
+    r"forstår\s+(?:mig\s+)?ikke|forstaar\s+ikke|virker\s+(?:bare\s+)?ikke|træt\s+af|"
+    r"elendig|\bdum\b|tre\s+gange|igen\s+og\s+igen|slet\s+ikke|vr(?:ø|oe)vl|sludder|pjat|"
+    r"sv(?:æ|ae)rt|besv(?:æ|ae)rlig|umulig|forvirr|kompliceret",
+    re.IGNORECASE,
+)
+_TO_THE_BOT = re.compile(r"\b(?:du|dig|din|dit|dine)\b", re.IGNORECASE)
+
+
+def plain_question(text: str) -> bool:
+    """A question about something, not about the bot: "hvordan fjerner jeg den igen?", which
+    the NLU may read as frustration, but not "hvorfor forstår du ikke?" nor "er du dum?"."""
+    return (
+        asks_rather_than_wishes(text)
+        and not FRUSTRATED.search(text)
+        and not _TO_THE_BOT.search(text)
+    )
+
+
+def states_a_wish(text: str) -> bool:
+    """True when the words ask for a service ("jeg vil gerne booke", "skriv mig op")."""
+    return bool(_WISH.search(text or ""))
+
+
 def asks_rather_than_wishes(text: str) -> bool:
     """True for a typed question about a service that wishes for nothing (see above)."""
     text = (text or "").strip()

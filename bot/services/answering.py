@@ -112,6 +112,10 @@ _PEOPLE = {
     "foraelder", "bror", "soester", "barnebarn", "nabo", "familie", "kaereste",
     "svigermor", "svigerfar", "oldefar", "oldemor", "bedstemor", "bedstefar",
 }
+# Children often have rules and articles of their own (a child's passport, MitID for
+# under-15s), so "og til min datter på 10?" may change the article; a spouse or a parent
+# asks about the same thing for someone else ("gælder det også for min mand?").
+_CHILDREN = {"barn", "boern", "datter", "soen", "barnebarn"}
 # Words that could be about several of our subjects: "jeg har mistet mit kort" may be the
 # health card, the driving licence or a NemID key card. A message made only of these (and
 # generic words) is asked about, never answered with a guess, unless the conversation says
@@ -284,7 +288,7 @@ class AnswerEngine:
         # article (a child's passport), where "hvor gør jeg det?" and "mistet" after the
         # Kørekort tile need the context's words to say what they are about.
         own_words = [w for w in content_words(text) if w not in _VAGUE]
-        own_words += sorted(set(content_lemmas(text)) & _PEOPLE)
+        own_words += sorted(set(content_lemmas(text)) & _CHILDREN)
         query = text if own_words else f"{text} {self._context_phrase(context)}"
         return self._ordered(self.ranking(query, topic_priors, {**article_priors, **rejected}))
 

@@ -24,8 +24,16 @@ import yaml
 from bot.core.config import DEFAULT_CACHE_DIR, DEFAULT_KNOWLEDGE_DIR, Settings
 from bot.core.topics import TOPIC_NAMES
 from bot.language.text import fold
-from bot.language.wishes import reply_lead
-from bot.services.answering import AnswerEngine, Context, Decision, Outcome, Thresholds
+from bot.language.wishes import is_payload, reply_lead, states_a_wish
+from bot.services.answering import (
+    SHORT_MESSAGE_WORDS,
+    AnswerEngine,
+    Context,
+    Decision,
+    Outcome,
+    Thresholds,
+    content_words,
+)
 from bot.services.articles import ArticleService, store_stamp
 from bot.services.knowledge import (
     Article,
@@ -218,7 +226,58 @@ def clear_question_decision(
     decision = engine.decide(message, context=context)
     if decision.outcome is not Outcome.ANSWER or decision.ranked[0][1] < CLEAR_SHARE:
         return None
+    if context is not None and decision.article.id == context.article_id:
+        # The article just shown did not help: the flow the NLU chose goes on.
+        return None
     return decision
+
+
+# A short reply in the middle of a conversation that the NLU reads only weakly as something
+# else, "app" after the Digital Post tile read as a yes or "skrive op" after the day-care tile
+# read as a wish to be rung up, is the question it looks like when an article of the
+# conversation's topic answers it. A strong reading ("tilmelding" after the courses tile)
+# keeps its flow.
+WEAK_INTENT = 0.8
+
+
+def short_reply_decision(
+    message: str, context: Context | None, intent_confidence: float, engine: AnswerEngine
+) -> Decision | None:
+    """The engine's answer to such a reply (see above), or None."""
+    if (
+        context is None
+        or not context.topic
+        or intent_confidence >= WEAK_INTENT
+        or is_payload(message)
+        or len(message.split()) > SHORT_MESSAGE_WORDS
+        or _ASKS_FOR_A_PERSON.search(message)
+        or states_a_wish(message)
+        # "ja tak" or "hvad så?" has no subject of its own: the conversation would answer it
+        # with the article just shown.
+        or reply_lead(message)[0]
+        or not content_words(message)
+    ):
+        return None
+    decision = engine.decide(message, context=context)
+    if decision.outcome is not Outcome.ANSWER or decision.article.topic != context.topic:
+        # Only the conversation's own topic explains such a reply ("melde ud" after the
+        # day-care tile is not about moving abroad).
+        return None
+    return decision
+
+
+def short_reply_answer(
+    message: str,
+    context: Context,
+    intent_confidence: float,
+    *,
+    engine: KnowledgeEngine | None = None,
+    library: Library | None = None,
+) -> Answer | None:
+    """The article for a short reply the conversation answers (see above), else None."""
+    engine = engine or get_engine()
+    decision = short_reply_decision(message, context, intent_confidence, engine)
+    return None if decision is None else render(decision, message, None, engine, library)
 
 
 # --- topic overviews (tiles) ----------------------------------------------------------------

@@ -23,9 +23,9 @@ from pathlib import Path
 import yaml
 
 from bot.core.config import PROJECT_ROOT
-from bot.language.wishes import asks_rather_than_wishes, wants_stop
+from bot.language.wishes import asks_rather_than_wishes, plain_question, wants_stop
 from bot.services.answering import AnswerEngine, Context, Decision, Outcome, intent_hint
-from bot.services.answers import clear_question_decision, read_reply
+from bot.services.answers import clear_question_decision, read_reply, short_reply_decision
 from bot.services.retrieval import Retriever
 
 HOLDOUT_DIR = PROJECT_ROOT / "tests" / "holdout"
@@ -49,6 +49,13 @@ FLOWS_THAT_ANSWER_QUESTIONS = {"request_human", "complain", "list_courses"}
 # A yes or no that goes on with a question ("nej, jeg mener mit pas") has it answered
 # (action_yes_or_no) when anything answers it; otherwise it hears "Er der andet …?".
 YES_OR_NO = {"affirm", "deny"}
+# Every form's first turn answers a short reply the NLU read only weakly as its wish, when the
+# conversation answers it (actions/forms/base.py, bot.services.answers.short_reply_decision);
+# so does action_yes_or_no for a "yes" or "no" without a yes or no in it.
+FORM_INTENTS = {
+    "book_it_help", "cancel_booking", "move_booking", "my_bookings", "sign_up_course",
+    "cancel_enrolment", "request_callback",
+}
 
 
 @dataclass(frozen=True)
@@ -158,6 +165,10 @@ def _decide(
     """What the chat would do: None when the NLU sends the turn to another flow."""
     intent = parse.intent
     question, context = read_reply(text, context)
+    if intent in YES_OR_NO or intent in FORM_INTENTS:
+        short = short_reply_decision(text, context, parse.confidence, engine)
+        if short is not None:
+            return short
     if intent in YES_OR_NO:
         if question == text:
             return None
@@ -168,6 +179,9 @@ def _decide(
         intent = None  # action_nothing_to_stop answers it like any question
     if intent in FORMS_THAT_ANSWER_QUESTIONS and asks_rather_than_wishes(text):
         return clear_question_decision(text, context, engine)
+    if intent == "frustrated":
+        # action_handoff answers a plain question the NLU read as frustration.
+        return clear_question_decision(text, context, engine) if plain_question(text) else None
     if intent in FLOWS_THAT_ANSWER_QUESTIONS:
         decision = clear_question_decision(text, context, engine)
         if intent == "list_courses" and decision and decision.article.topic == "courses":
