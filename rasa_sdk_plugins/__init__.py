@@ -1,11 +1,14 @@
 """rasa-sdk's plugin hook (it imports a top-level package of this name when it starts): the
 action server also answers ``GET /version`` with its Python and rasa-sdk versions, which the
-gateway's /healthz reports."""
+gateway's /healthz reports, and starts building the answer engine as soon as it listens."""
 
 from __future__ import annotations
 
+import logging
 import platform
 import sys
+import threading
+import time
 import warnings
 from importlib import metadata
 from typing import Any
@@ -16,6 +19,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 hookimpl = pluggy.HookimplMarker("rasa_sdk")
+log = logging.getLogger(__name__)
 
 # rasa-sdk warns on every call that Rasa 3.6 is not its own minor version. This pairing (Rasa
 # 3.6 server, rasa-sdk 3.21 action server, HTTP webhook, no events Rasa 3.6 does not know) is
@@ -34,6 +38,31 @@ def attach_sanic_app_extensions(app: Sanic) -> None:
         return response.json(versions())
 
     app.add_route(version, "/version", methods=["GET"], name="borger_version")
+    app.register_listener(_build_answer_engine, "after_server_start")
+
+
+async def _build_answer_engine(app: Sanic, _loop: Any) -> None:
+    """Started as soon as the server listens, so the first citizen's question finds the engine
+    built: a few seconds with the article vectors cached, about a minute on a fresh machine,
+    where every article is embedded once (longer than Sanic lets a worker take to start)."""
+    threading.Thread(target=_engine, name="build-answer-engine", daemon=True).start()
+
+
+def _engine() -> None:
+    from actions import config
+
+    started = time.monotonic()
+    try:
+        engine = config.engine
+    except Exception:  # noqa: BLE001 - the first question builds it again and reports why
+        log.exception("could not build the answer engine at start")
+        return
+    # Printed, not logged: Sanic's worker process, where this runs, has no log handler set up
+    # below warnings.
+    print(
+        f"Answer engine ready: {len(engine.articles)} articles in "
+        f"{time.monotonic() - started:.1f} s", file=sys.stderr, flush=True,
+    )
 
 
 def init_hooks(manager: Any) -> None:
