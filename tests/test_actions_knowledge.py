@@ -299,6 +299,7 @@ def test_jeg_mener_and_a_topic_name_opens_that_topic() -> None:
         ("app", "koerekort", "koerekort-app"),
         ("læseadgang", "digital_post", "digital-post-laeseadgang"),
         ("ny telefon", "mitid", "mitid-ny-telefon"),
+        ("melde ud", "dagtilbud", "dagtilbud-venteliste"),  # not moving abroad: the topic's
     ],
 )
 def test_a_short_reply_the_nlu_read_weakly_as_a_yes_is_answered_in_its_topic(
@@ -317,7 +318,6 @@ def test_a_short_reply_the_nlu_read_weakly_as_a_yes_is_answered_in_its_topic(
         ("ja tak", 0.5, "digital_post"),  # a yes, however unsure the NLU is
         ("super", 0.5, "digital_post"),  # nothing in the topic is about it
         ("app", 0.48, None),  # no conversation to read it in
-        ("melde ud", 0.5, "dagtilbud"),  # answered only in another topic (moving abroad)
     ],
 )
 def test_a_yes_or_no_the_conversation_does_not_answer_asks_what_else(
@@ -388,5 +388,28 @@ def test_a_follow_up_about_someone_else_stays_with_the_article_unless_a_child_ha
         "knowledge_question", text=text, intent={"name": "follow_up", "confidence": 0.99}
     )
     tracker.slots.update(topic=topic, article_id=shown)
+    _, slots = run(tracker)
+    assert slots["article_id"] == wanted
+
+
+@pytest.mark.parametrize(
+    ("tile_topic", "text", "intent", "wanted"),
+    [
+        # One or two words after a tile stay in its topic, even where another topic's article
+        # matches them better on their own (a passport renewal, changing one's doctor).
+        ("koerekort", "fornyelse", "out_of_scope", "koerekort-forny"),
+        ("flytning", "læge", "out_of_scope", "flytning-laege"),
+        # A price asked after a tile goes to the topic's article that names one.
+        ("courses", "pris", "follow_up", "kurser-pris"),
+        ("dagtilbud", "hvad koster det", "follow_up", "dagtilbud-priser"),
+    ],
+)
+def test_a_keyword_after_a_tile_is_read_in_the_tile_s_topic(
+    tile_topic: str, text: str, intent: str, wanted: str
+) -> None:
+    tracker = tracker_from(
+        "knowledge_question", text=text, intent={"name": intent, "confidence": 1.0}
+    )
+    tracker.slots.update(topic=tile_topic, article_id=None)
     _, slots = run(tracker)
     assert slots["article_id"] == wanted

@@ -127,6 +127,7 @@ _VAGUE = {
 # Up to this many words, a message in the middle of a conversation is read against it
 # ("mistet" after the Kørekort tile, "17 år", "og hvad med sfo?").
 SHORT_MESSAGE_WORDS = 3
+KEYWORD_REPLY_WORDS = 2
 
 
 @dataclass(frozen=True)
@@ -250,8 +251,14 @@ class AnswerEngine:
             # its own changes the subject; a message without a subject of its own never does
             # ("hvad koster det?" after the licence article is not about course prices).
             fresh = self._confident(alone, t.similar)
-            subjectless = not content_words(text)
-            if subjectless or not (fresh and alone[0][0][0].topic != context.topic):
+            # One or two words ("fornyelse" after the Kørekort tile, "friplads" after the
+            # school's) are a reply within the conversation, however well another topic's
+            # article matches them on their own.
+            # Not so after a "no": "nej, jeg mener mit pas" leaves the article and its topic.
+            keeps_topic = not content_words(text) or (
+                len(text.split()) <= KEYWORD_REPLY_WORDS and not context.rejected
+            )
+            if keeps_topic or not (fresh and alone[0][0][0].topic != context.topic):
                 return self._decision(self._in_context(text, priors, context, rejected), True)
         decision = self._decision(alone, False)
         if decision.outcome is Outcome.ANSWER and is_vague(text):
@@ -272,8 +279,10 @@ class AnswerEngine:
         article_priors: dict[str, float] = {}
         current = self.articles.get(context.article_id or "")
         aspect = asked_aspect(text)
-        elsewhere = current is not None and aspect is not None and not (
-            aspect.answered.search(current.body)
+        # After a tile there is no article yet: "pris" after the courses tile looks among the
+        # topic's articles that name a price, as a follow-up the article does not answer does.
+        elsewhere = aspect is not None and (
+            current is None or not aspect.answered.search(current.body)
         )
         if elsewhere:
             # The weight the article just shown would get goes to the topic's articles that
