@@ -21,9 +21,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import config
 from actions.forms.readers import latest_text, previous_reply_kind
 from actions.handoff import ActionHandoff
-from actions.replies import answer_short_reply, conversation_context, send
+from actions.replies import answer_instead, answer_short_reply, conversation_context, send
 from bot.core.topics import INTENT_TOPICS
-from bot.language.wishes import reply_lead, wants_stop
+from bot.language.wishes import asks_rather_than_wishes, reply_lead, wants_stop
 from bot.services.answering import intent_hint
 from bot.services.answers import Answer, answer_question, overview, read_reply, typed_topic
 
@@ -111,8 +111,11 @@ class ActionYesOrNo(Action):
                 send(dispatcher, answer)
                 return remembered(answer)
         if not lead:
-            # No yes or no in it at all: a short reply such as "app" that the NLU was unsure of.
+            # No yes or no in it at all: a short reply such as "app" that the NLU was unsure
+            # of, or a plain question one article clearly answers, as for the other flows.
             answered = answer_short_reply(dispatcher, tracker)
+            if answered is None and asks_rather_than_wishes(text):
+                answered = answer_instead(dispatcher, tracker, None)
             if answered is not None:
                 return answered
         dispatcher.utter_message(text=ANYTHING_ELSE)

@@ -413,3 +413,13 @@ def test_a_keyword_after_a_tile_is_read_in_the_tile_s_topic(
     tracker.slots.update(topic=tile_topic, article_id=None)
     _, slots = run(tracker)
     assert slots["article_id"] == wanted
+
+
+def test_a_plain_question_read_as_a_yes_gets_its_article() -> None:
+    # No yes or no in it: the NLU's "affirm" is a mistake, as "request_human" can be.
+    messages, events = yes_or_no(
+        "hvor mange år gælder et pas for en voksen?", "affirm", 0.9,
+        topic=None, article_id=None,
+    )
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert slots == {"topic": "out_of_scope", "article_id": "pas-bestil"}, messages

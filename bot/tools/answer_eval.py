@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 
 from bot.core.config import PROJECT_ROOT
-from bot.language.wishes import asks_rather_than_wishes, plain_question, wants_stop
+from bot.language.wishes import asks_rather_than_wishes, plain_question, reply_lead, wants_stop
 from bot.services.answering import AnswerEngine, Context, Decision, Outcome, intent_hint
 from bot.services.answers import clear_question_decision, read_reply, short_reply_decision
 from bot.services.retrieval import Retriever
@@ -171,7 +171,9 @@ def _decide(
             return short
     if intent in YES_OR_NO:
         if question == text:
-            return None
+            # No yes or no in it: a plain question one article clearly answers is answered.
+            plain = not reply_lead(text)[0] and asks_rather_than_wishes(text)
+            return clear_question_decision(text, context, engine) if plain else None
         decision = engine.decide(question, None, 0.0, context)
         return None if decision.outcome is Outcome.NONE else decision
     text = question
