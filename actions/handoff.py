@@ -31,7 +31,6 @@ from bot.services.handoff import response_promise
 
 log = logging.getLogger(__name__)
 
-# Words that say the citizen has had enough of the bot (the intent is still request_human).
 OPENINGS = {
     "requested": "Selvfølgelig.",
     "frustrated": "Undskyld, at jeg ikke kunne hjælpe dig bedre.",

@@ -1,4 +1,4 @@
-"""What the Rasa server loads from this repository: the Danish tokenizer component.
+"""What the Rasa server loads from this repository: the Danish tokenizer and the small-talk guard.
 
 Self-contained on purpose: it runs inside Rasa's own Python 3.10 environment, so it imports
 nothing from ``bot`` or ``actions`` (tests/test_danish_nlu.py checks that). The

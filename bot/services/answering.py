@@ -127,6 +127,7 @@ _VAGUE = {
 # Up to this many words, a message in the middle of a conversation is read against it
 # ("mistet" after the Kørekort tile, "17 år", "og hvad med sfo?").
 SHORT_MESSAGE_WORDS = 3
+# Up to this many, it also stays in the conversation's topic (AnswerEngine.decide).
 KEYWORD_REPLY_WORDS = 2
 
 
