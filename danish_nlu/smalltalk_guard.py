@@ -41,8 +41,8 @@ def near(word: str, vocabulary: frozenset[str], ratio: float) -> bool:
 
 
 def supported(text: str, vocabulary: frozenset[str], ratio: float) -> bool:
-    """A message with no content words of its own ("ja", "nej tak") always is; otherwise one
-    of its content words must be, or nearly be, in the intent's vocabulary."""
+    """A message of stop words only ("jo", "og så") always is; otherwise one of its content
+    words must be, or nearly be, in the intent's vocabulary."""
     words = content_lemmas(text)
     return not words or any(near(word, vocabulary, ratio) for word in words)
 
