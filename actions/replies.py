@@ -42,6 +42,14 @@ def answer_instead(
     answer = clear_question_answer(text, context, **config.knowledge)
     if answer is None or answer.topic == own_topic:
         return None
+    return send_with_button(dispatcher, answer, button)
+
+
+def send_with_button(
+    dispatcher: CollectingDispatcher, answer: Answer, button: dict[str, str] | None
+) -> list[EventType]:
+    """Send an article that answers instead of the flow the NLU chose, with ``button`` to that
+    flow, and remember it as the conversation's article."""
     last = answer.messages[-1]
     buttons = list(last.get("buttons") or [])
     # The article may offer that flow already (the courses' "Tilmeld dig"): once is enough.
@@ -69,10 +77,4 @@ def answer_short_reply(
         latest_text(tracker), conversation_context(tracker), confidence(tracker),
         **config.knowledge,
     )
-    if answer is None:
-        return None
-    if button is not None:
-        last = answer.messages[-1]
-        last["buttons"] = [*(last.get("buttons") or []), button]
-    send(dispatcher, answer)
-    return [SlotSet("topic", answer.topic), SlotSet("article_id", answer.article_id)]
+    return None if answer is None else send_with_button(dispatcher, answer, button)

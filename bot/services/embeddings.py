@@ -35,7 +35,10 @@ class Embedder:
                 self._cache = {key: stored[key] for key in stored.files}
 
     def query(self, text: str) -> np.ndarray:
-        return self._model.query(text)
+        # The C engine keeps its work buffers in the model: one text at a time, also while
+        # the action server's start-up thread builds the engine (rasa_sdk_plugins).
+        with self._lock:
+            return self._model.query(text)
 
     def queries(self, texts: list[str]) -> np.ndarray:
         return self._many(texts, "query")

@@ -334,10 +334,10 @@ class Hybrid(Retriever):
         self.name = name
         # A turn ranks the same text more than once (alone, then against the conversation;
         # the handoff action's check): the embedding is the expensive part, so keep a few.
-        self.rank = lru_cache(maxsize=256)(self._rank)  # type: ignore[method-assign]
+        self._ranked = lru_cache(maxsize=256)(self._rank)
 
     def rank(self, text: str) -> Ranking:
-        return self._rank(text)
+        return self._ranked(text)
 
     def _rank(self, text: str) -> Ranking:
         total: defaultdict[str, float] = defaultdict(float)
