@@ -38,6 +38,7 @@ from bot.db.models import ENROLMENT_WAITLISTED, CourseSession, local_now
 from bot.language.datetime_da import format_slot, parse_when
 from bot.services.booking import BookingError
 from bot.services.courses import (
+    COURSE_LIST_ANSWERS,
     AlreadyEnrolledError,
     CourseError,
     EnrolmentAlreadyCancelledError,
@@ -151,7 +152,9 @@ class ActionListCourses(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        answered = answer_instead(dispatcher, tracker, SHOW_COURSES_BUTTON, own_topic="courses")
+        answered = answer_instead(
+            dispatcher, tracker, SHOW_COURSES_BUTTON, own_articles=COURSE_LIST_ANSWERS
+        )
         if answered is not None:
             return answered
         text = latest_text(tracker)

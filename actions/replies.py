@@ -3,6 +3,7 @@ a question the NLU sent to their flow (handoff, the course list)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -30,17 +31,17 @@ def answer_instead(
     dispatcher: CollectingDispatcher,
     tracker: Tracker,
     button: dict[str, str] | None,
-    own_topic: str | None = None,
+    own_articles: Collection[str] = (),
 ) -> list[EventType] | None:
     """Answer a typed question the NLU sent to another flow when one article plainly answers
     it, with ``button`` to the flow the NLU meant; None when it is not such a question, or
-    when the article is of the flow's ``own_topic`` (the flow itself answers that better)."""
+    when the article is one of the flow's ``own_articles`` (the flow answers that better)."""
     text = str((tracker.latest_message or {}).get("text") or "")
     if text.startswith("/"):
         return None
     context = Context(tracker.get_slot("topic"), tracker.get_slot("article_id"))
     answer = clear_question_answer(text, context, **config.knowledge)
-    if answer is None or answer.topic == own_topic:
+    if answer is None or answer.article_id in own_articles:
         return None
     return send_with_button(dispatcher, answer, button)
 

@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.knowledge import ActionAnswerKnowledge
 from bot.core.topics import INTENT_TOPICS
+from bot.services.courses import COURSE_LIST_ANSWERS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "trackers"
 
@@ -200,9 +201,30 @@ def test_a_course_question_the_list_answers_better_is_not_answered_instead() -> 
         intent={"name": "list_courses"},
     )
     button = {"title": "Se bibliotekets it-kurser", "payload": "/list_courses"}
-    # The price article would answer it, but the course list is what the flow is for.
+    # The price article would answer it, but the course list (whose intro says the courses
+    # are free) is what the flow is for.
     assert answer_instead(CollectingDispatcher(), tracker, button) is not None
-    assert answer_instead(CollectingDispatcher(), tracker, button, own_topic="courses") is None
+    assert answer_instead(
+        CollectingDispatcher(), tracker, button, own_articles=COURSE_LIST_ANSWERS
+    ) is None
+
+
+def test_a_course_question_the_list_does_not_answer_gets_its_article() -> None:
+    from actions.replies import answer_instead
+
+    tracker = tracker_from(
+        "knowledge_question",
+        text="skal jeg selv have min egen computer eller ipad med til kurserne?",
+        intent={"name": "list_courses"},
+    )
+    button = {"title": "Se bibliotekets it-kurser", "payload": "/list_courses"}
+    dispatcher = CollectingDispatcher()
+    events = answer_instead(dispatcher, tracker, button, own_articles=COURSE_LIST_ANSWERS)
+    assert events is not None
+    assert {e["name"]: e["value"] for e in events}["article_id"] == "kurser-udstyr"
+    # The way to the list the citizen may have meant (the article offers it already).
+    payloads = [b["payload"] for m in dispatcher.messages for b in m.get("buttons") or []]
+    assert payloads.count("/list_courses") == 1
 
 
 @pytest.mark.parametrize(

@@ -153,10 +153,11 @@ def test_a_price_asked_after_an_article_without_one_is_looked_for_in_the_topic(
     text: str,
 ) -> None:
     # The article on kinds of day care names no price: the weight it would get as the article
-    # just shown goes to the topic's articles that name one. Alone, the retriever would keep
-    # the two level.
-    query = f"{text} Typer af dagtilbud"
-    shares = {"dagtilbud-priser": 0.36, "dagtilbud-typer": 0.36}
+    # just shown goes to the topic's articles that name one, and the query borrows the
+    # topic's words, not that article's title. Alone, the retriever would put the article
+    # just shown first.
+    query = f"{text} dagtilbud børnehave vuggestue"
+    shares = {"dagtilbud-priser": 0.30, "dagtilbud-typer": 0.42}
     retriever = FixedRetriever({query: (shares, 0.90)})
     thresholds = Thresholds(**{**THRESHOLDS.__dict__, "article_prior": 1.0})
     decision = AnswerEngine(ARTICLES, retriever, thresholds).decide(
@@ -206,6 +207,63 @@ def test_a_question_clearly_about_something_else_changes_the_subject() -> None:
     )
     assert not decision.follow_up
     assert decision.article.id == "mitid-mistet-telefon"
+
+
+def test_a_message_pointing_back_stays_in_the_conversation() -> None:
+    # "virker den også på min ipad?" after the Digital Post app: the words alone would pick
+    # another topic's article, but "den" is the app just talked about.
+    text = "gælder den også i sverige?"
+    retriever = FixedRetriever(
+        {text: ({"pas-bestil": 0.55, "koerekort-forny": 0.2}, 0.93)}
+    )
+    decision = AnswerEngine(ARTICLES, retriever, THRESHOLDS).decide(
+        text, context=Context("koerekort", "koerekort-forny")
+    )
+    assert decision.follow_up
+    assert decision.article.id == "koerekort-forny"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hvad så med lægen?",
+        "og hvad med mit pas",
+        "virker den også på min ipad",
+        "hvor længe gælder den",
+        "koster det noget at skifte",
+        "hvad skal jeg have med derned",
+        "og hvis jeg mister det i udlandet?",
+    ],
+)
+def test_messages_that_point_back(text: str) -> None:
+    from bot.services.answering import points_back
+
+    assert points_back(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # "det" as the article of a noun, and "også" adding a new subject.
+        "jeg har mistet det gule kort",
+        "jeg har også mistet mit pas, hvad gør jeg",
+        "hvordan fornyer jeg mit kørekort?",
+        # Too much of a subject of its own.
+        "og hvad med min søns pas og sundhedskort og kørekort",
+    ],
+)
+def test_messages_that_do_not_point_back(text: str) -> None:
+    from bot.services.answering import points_back
+
+    assert not points_back(text)
+
+
+def test_stop_words_mistaken_for_content_words_by_the_lemma_table() -> None:
+    from bot.services.answering import content_words
+
+    # The lemma table turns "med" into "mede" and "have" into "hav".
+    assert content_words("hvad skal jeg have med") == []
+    assert content_words("hvad skal jeg have med til mit pas") == ["passe"]
 
 
 @pytest.mark.parametrize(
@@ -267,6 +325,9 @@ def test_a_message_that_names_its_subject_is_not_vague(text: str) -> None:
         ("hvor lang tid tager det?", "Det tager et par uger.", True),
         ("hvor længe skal jeg vente", "Du får svar inden for 5 hverdage.", True),
         ("hvor lang tid tager det?", "Ring til kommunen.", False),
+        ("hvad skal jeg have med?", "Tag et foto og dit kørekort med.", True),
+        ("skal jeg ha noget med", "Husk dit MitID og dine briller.", True),
+        ("hvad skal jeg have med", "Skriv book tid her i chatten.", False),
     ],
 )
 def test_an_aspect_is_answered_by_an_article_that_names_it(

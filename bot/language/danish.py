@@ -6,6 +6,25 @@ imported), so that the knowledge search lemmatises exactly as the NLU features d
 
 from __future__ import annotations
 
-from danish_nlu.text import content_lemmas, lemma, lemma_table, stop_words
+import re
 
-__all__ = ["content_lemmas", "lemma", "lemma_table", "stop_words"]
+from danish_nlu.text import content_lemmas, fold, lemma, lemma_table, stop_words
+
+__all__ = ["content_lemmas", "lemma", "lemma_table", "stop_words", "subject_lemmas"]
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def subject_lemmas(text: str) -> list[str]:
+    """Content lemmas without the words that are stop words as typed: the lemma table maps
+    some of them onto content words ("med" -> "mede", "have" -> "hav"), which would make
+    "hvad skal jeg have med" look like a message with a subject of its own."""
+    stops = stop_words()
+    return [
+        item
+        for word in _WORD.findall(text)
+        if fold(word) not in stops
+        for item in (lemma(word),)
+        if item not in stops and len(item) > 1
+    ]

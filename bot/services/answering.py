@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bot.language.danish import content_lemmas
+from bot.language.danish import content_lemmas, subject_lemmas
 from bot.language.text import fold
 from bot.services.knowledge import Article
 from bot.services.retrieval import Ranking, Retriever
@@ -103,7 +103,8 @@ _GENERIC = {
     "online", "nettet",
     "selv", "hurtig", "hurtigt", "dag", "dage", "uge", "uger", "sted", "kunne", "skulle",
     "goere", "goe", "faa", "bruge", "stadig", "hvornaar", "hvordan", "ting", "noget", "tage",
-    "gaa", "komme", "virke", "aar",
+    "gaa", "komme", "virke", "aar", "ha", "medbringe",
+    "derned", "dernede", "derhen", "deroppe", "derovre", "derude", "derinde",
 }
 # Who a question is for says nothing about what it is about: "gælder det også for min mand?"
 # and "og til min datter på 10?" lean on the previous answer as much as a bare "og hvad så?".
@@ -161,6 +162,13 @@ ASPECTS = (
                    r"|\bventetid\w*|\bsamme\s+dag\b|\bmed\s+det\s+samme\b|\bstraks\b",
                    re.IGNORECASE),
     ),
+    # "hvad skal jeg have med?": what to bring along.
+    Aspect(
+        "bring",
+        re.compile(r"\b(?:have|ha|tage?)\b(?:\s+\w+){0,3}?\s+med\b\s*(?:[?!.]|$)"
+                   r"|\bmedbring\w*", re.IGNORECASE),
+        re.compile(r"\btag\w*\b[^.]*\bmed\b|\bmedbring\w*|\bhusk\w*", re.IGNORECASE),
+    ),
 )
 
 
@@ -169,13 +177,36 @@ def asked_aspect(text: str) -> Aspect | None:
 
 
 def content_words(text: str) -> list[str]:
-    words = content_lemmas(text)
+    words = subject_lemmas(text)
     return [w for w in words if w not in _GENERIC and w not in _PEOPLE and not w.isdigit()]
 
 
 def is_vague(text: str) -> bool:
     words = content_words(text)
     return bool(words) and all(w in _VAGUE for w in words)
+
+
+# What makes a message lean on the answer just given, read on folded text: "hvad (så) med
+# lægen?", "og hvis …", a "den", "det" or "dem" standing for the thing just talked about
+# ("virker den også på min ipad?", not the article of "det gule kort"), or "derned".
+_POINTS_BACK = re.compile(
+    r"^(?:og\s+|men\s+)?(?:hvad\s+(?:saa\s+)?med|hvad\s+hvis|hvis\s+nu|hvad\s+saa)\b"
+    r"|^(?:og|men)\s+(?:hvis|til|for|med|hvad)\b"
+    r"|\b(?:den|det|dem)(?=\s*(?:$|[?!.,]|(?:ogsaa|i|paa|til|for|med|ikke|igen|saa|nu|stadig"
+    r"|selv|af|om|hvis|naar|eller|og|mon|egentlig|lige|bare|da|hos|uden|noget)\b))"
+    r"|\bder(?:ned|nede|hen|oppe|ovre|ude|inde)\b"
+)
+
+
+def points_back(text: str) -> bool:
+    """Leans on what was just said (see above), with at most two words of a subject of its
+    own: in a conversation such a message stays in its topic."""
+    folded = fold(text).strip()
+    return (
+        len(folded.split()) <= 12
+        and bool(_POINTS_BACK.search(folded))
+        and len(content_words(text)) <= 2
+    )
 
 
 def looks_like_follow_up(text: str) -> bool:
@@ -257,7 +288,8 @@ class AnswerEngine:
             # article matches them on their own.
             # Not so after a "no": "nej, jeg mener mit pas" leaves the article and its topic.
             keeps_topic = not content_words(text) or (
-                len(text.split()) <= KEYWORD_REPLY_WORDS and not context.rejected
+                not context.rejected
+                and (len(text.split()) <= KEYWORD_REPLY_WORDS or points_back(text))
             )
             if keeps_topic or not (fresh and alone[0][0][0].topic != context.topic):
                 return self._decision(self._in_context(text, priors, context, rejected), True)
@@ -287,11 +319,15 @@ class AnswerEngine:
         )
         if elsewhere:
             # The weight the article just shown would get goes to the topic's articles that
-            # name what is asked; the query keeps the article's words, so the one about the
-            # same thing among them comes first.
+            # name what is asked, and the query borrows the topic's words rather than the
+            # article's: "hvad skal jeg have med?" after the article on booking digital help
+            # is about what to bring, which that article does not say.
             for article in self.articles.values():
                 if article.topic == context.topic and aspect.answered.search(article.body):
                     article_priors[article.id] = 1.0 + t.article_prior
+            if current is not None:
+                # It was just shown and does not say it: showing it again would not help.
+                article_priors[current.id] = 1.0 / (1.0 + t.article_prior)
         elif current is not None:
             article_priors[current.id] = 1.0 + t.article_prior
         # "gælder det også for børn?" keeps its own words: who it is for picks the sibling
@@ -299,7 +335,10 @@ class AnswerEngine:
         # Kørekort tile need the context's words to say what they are about.
         own_words = [w for w in content_words(text) if w not in _VAGUE]
         own_words += sorted(set(content_lemmas(text)) & _CHILDREN)
-        query = text if own_words else f"{text} {self._context_phrase(context)}"
+        phrase = TOPIC_WORDS.get(context.topic or "", "") if elsewhere else (
+            self._context_phrase(context)
+        )
+        query = text if own_words else f"{text} {phrase}"
         return self._ordered(self.ranking(query, topic_priors, {**article_priors, **rejected}))
 
     def _ordered(self, ranking: Ranking) -> tuple[list[tuple[Article, float]], float]:

@@ -33,6 +33,7 @@ from bot.services.answering import (
     Outcome,
     Thresholds,
     content_words,
+    points_back,
 )
 from bot.services.articles import ArticleService, store_stamp
 from bot.services.knowledge import (
@@ -249,7 +250,7 @@ def short_reply_decision(
         or not context.topic
         or intent_confidence >= WEAK_INTENT
         or is_payload(message)
-        or len(message.split()) > SHORT_MESSAGE_WORDS
+        or (len(message.split()) > SHORT_MESSAGE_WORDS and not points_back(message))
         or _ASKS_FOR_A_PERSON.search(message)
         or states_a_wish(message)
         # "ja tak" or "hvad så?" has no subject of its own: the conversation would answer it

@@ -45,6 +45,12 @@ from bot.services.booking import (
 )
 from bot.services.validation import normalize_contact
 
+# The course articles the course list itself answers: which courses there are (it lists
+# them), what they cost (its intro says they are free) and how to sign up (its buttons). A
+# question about another course article ("kan jeg komme uden computer?") that the NLU read as
+# a wish to see the list gets that article instead, with a button to the list.
+COURSE_LIST_ANSWERS = frozenset({"kurser-laer-mere-om-it", "kurser-pris", "kurser-tilmelding"})
+
 
 class CourseError(BookingError):
     default_message = "Der opstod en fejl ved tilmeldingen. Prøv venligst igen."

@@ -26,6 +26,7 @@ from bot.core.config import PROJECT_ROOT
 from bot.language.wishes import asks_rather_than_wishes, plain_question, reply_lead, wants_stop
 from bot.services.answering import AnswerEngine, Context, Decision, Outcome, intent_hint
 from bot.services.answers import clear_question_decision, read_reply, short_reply_decision
+from bot.services.courses import COURSE_LIST_ANSWERS
 from bot.services.retrieval import Retriever
 
 HOLDOUT_DIR = PROJECT_ROOT / "tests" / "holdout"
@@ -43,7 +44,7 @@ IntentOf = Callable[[str], Parse]
 KNOWLEDGE_INTENTS_EXTRA = {"out_of_scope", "nlu_fallback", "follow_up", "inform"}
 # Flows whose first turn answers a plain question one article clearly answers instead: the
 # forms with a start button (actions/forms/base.py), the handoff (actions/handoff.py) and the
-# course list (actions/courses.py, which keeps the course articles to itself).
+# course list (actions/courses.py, which keeps the course articles it answers itself).
 FORMS_THAT_ANSWER_QUESTIONS = {"book_it_help", "sign_up_course"}
 FLOWS_THAT_ANSWER_QUESTIONS = {"request_human", "complain", "list_courses"}
 # A yes or no that goes on with a question ("nej, jeg mener mit pas") has it answered
@@ -186,7 +187,7 @@ def _decide(
         return clear_question_decision(text, context, engine) if plain_question(text) else None
     if intent in FLOWS_THAT_ANSWER_QUESTIONS:
         decision = clear_question_decision(text, context, engine)
-        if intent == "list_courses" and decision and decision.article.topic == "courses":
+        if intent == "list_courses" and decision and decision.article.id in COURSE_LIST_ANSWERS:
             return None
         return decision
     if intent is not None and not (
