@@ -70,17 +70,21 @@ class Case:
         return "none" not in self.labels
 
 
+def _holdout(stem: str, path: Path | None) -> list[dict]:
+    """The cases of one file, or of every ``<stem>*.yml`` of the hold-out (articles.yml holds
+    both halves; articles_dev2.yml and the like add dev cases written later)."""
+    paths = [path] if path else sorted(HOLDOUT_DIR.glob(f"{stem}*.yml"))
+    return [d for p in paths for d in yaml.safe_load(p.read_text(encoding="utf-8")) or []]
+
+
 def load_cases(split: str | None = None, path: Path | None = None) -> list[Case]:
-    raw = yaml.safe_load((path or HOLDOUT_DIR / "articles.yml").read_text(encoding="utf-8"))
+    raw = _holdout("articles", path)
     cases = [Case(d["text"], frozenset(str(d["article"]).split("|")), d["split"]) for d in raw]
     return [c for c in cases if split is None or c.split == split]
 
 
 def load_conversations(split: str | None = None, path: Path | None = None) -> list[dict]:
-    raw = yaml.safe_load(
-        (path or HOLDOUT_DIR / "conversations.yml").read_text(encoding="utf-8")
-    )
-    return [c for c in raw if split is None or c["split"] == split]
+    return [c for c in _holdout("conversations", path) if split is None or c["split"] == split]
 
 
 @dataclass
