@@ -645,3 +645,20 @@ def test_a_short_reply_read_weakly_as_a_wish_to_book_is_answered_in_its_topic(
     assert result.slots["article_id"] == answered
     assert result.slots["requested_slot"] is None  # the form is left at once
     assert {"title": "Book en tid", "payload": "/book_it_help"} in result.buttons
+
+
+@pytest.mark.parametrize(
+    ("text", "stops"),
+    [
+        ("stop", True),
+        ("glem det, jeg gider ikke alligevel", True),
+        ("jeg vil fortryde min booking", True),
+        # Asking what happens on changing one's mind is a question, not a wish to stop.
+        ("hvad hvis hun fortryder", False),
+        ("og hvis jeg fortryder bagefter?", False),
+    ],
+)
+def test_a_stop_read_by_the_nlu_needs_a_wish_to_stop(text: str, stops: bool) -> None:
+    from bot.language.wishes import wants_stop
+
+    assert wants_stop(text, "stop", 0.9) is stops

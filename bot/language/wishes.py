@@ -79,10 +79,19 @@ def asks_rather_than_wishes(text: str) -> bool:
     return text.endswith("?") or bool(_QUESTION_START.match(text))
 
 
+# "hvad hvis hun fortryder?" asks about changing one's mind; it is not a wish to stop.
+_HYPOTHETICAL = re.compile(r"^\W*(?:og\s+|men\s+)?(?:hvad\s+(?:nu\s+)?hvis|hvis)\b", re.IGNORECASE)
+
+
 def wants_stop(text: str, intent: str, confidence: float = 1.0) -> bool:
     if STOP.match(text or ""):
         return True
-    return intent == "stop" and confidence >= 0.6 and bool(STOP_WORD.search(text or ""))
+    return (
+        intent == "stop"
+        and confidence >= 0.6
+        and bool(STOP_WORD.search(text or ""))
+        and not _HYPOTHETICAL.match(text or "")
+    )
 
 
 # A yes or no that goes on to say more: "nej, jeg mener mit pas", "ja, men hvad koster det?",

@@ -125,6 +125,8 @@ _VAGUE = {
     "miste", "kort", "kode", "app", "appen", "vaek", "vaekke", "ny", "nytte", "bestille",
     "glemme", "hjaelp", "brug", "problem", "fejl", "virke", "login", "logge",
 }
+# How many times the article prior a message that points back gives the article just shown.
+POINTING_BACK_WEIGHT = 3.0
 # Up to this many words, a message in the middle of a conversation is read against it
 # ("mistet" after the Kørekort tile, "17 år", "og hvad med sfo?").
 SHORT_MESSAGE_WORDS = 3
@@ -329,7 +331,9 @@ class AnswerEngine:
                 # It was just shown and does not say it: showing it again would not help.
                 article_priors[current.id] = 1.0 / (1.0 + t.article_prior)
         elif current is not None:
-            article_priors[current.id] = 1.0 + t.article_prior
+            # "gælder den i sverige?": a "den" or "det" is the article just shown itself.
+            weight = POINTING_BACK_WEIGHT if points_back(text) else 1.0
+            article_priors[current.id] = 1.0 + weight * t.article_prior
         # "gælder det også for børn?" keeps its own words: who it is for picks the sibling
         # article (a child's passport), where "hvor gør jeg det?" and "mistet" after the
         # Kørekort tile need the context's words to say what they are about.
