@@ -175,6 +175,26 @@ def test_a_reply_names_its_article(live) -> None:
             "hvor lang tid tager det?",
             "boligstoette",
         ),
+        # Pointing back keeps the conversation although the words alone pick another topic:
+        # changing doctor in general, MitID on several devices, the library's digital help.
+        (
+            "hvordan melder jeg flytning",
+            "flytning-anmeld",
+            "hvad så med min læge?",
+            "flytning-laege",
+        ),
+        (
+            "kan jeg få digital post på min mobil",
+            "digital-post-app",
+            "virker den også på min ipad?",
+            "digital-post-app",
+        ),
+        (
+            "skal jeg have internationalt kørekort til USA",
+            "koerekort-internationalt",
+            "hvad skal jeg ha med?",
+            "koerekort-internationalt",
+        ),
     ],
 )
 def test_a_follow_up_is_read_against_the_previous_answer(

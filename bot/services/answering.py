@@ -331,8 +331,11 @@ class AnswerEngine:
                 # It was just shown and does not say it: showing it again would not help.
                 article_priors[current.id] = 1.0 / (1.0 + t.article_prior)
         elif current is not None:
-            # "gælder den i sverige?": a "den" or "det" is the article just shown itself.
-            weight = POINTING_BACK_WEIGHT if points_back(text) else 1.0
+            # "gælder den i sverige?": a "den" or "det" is the article just shown itself;
+            # not so in "gælder det også for børn?", where a child may have an article of
+            # its own (below).
+            children = set(content_lemmas(text)) & _CHILDREN
+            weight = POINTING_BACK_WEIGHT if points_back(text) and not children else 1.0
             article_priors[current.id] = 1.0 + weight * t.article_prior
         # "gælder det også for børn?" keeps its own words: who it is for picks the sibling
         # article (a child's passport), where "hvor gør jeg det?" and "mistet" after the
