@@ -662,3 +662,36 @@ def test_a_stop_read_by_the_nlu_needs_a_wish_to_stop(text: str, stops: bool) -> 
     from bot.language.wishes import wants_stop
 
     assert wants_stop(text, "stop", 0.9) is stops
+
+
+@pytest.mark.parametrize(
+    ("form", "text", "answered"),
+    [
+        # Questions about moving house or Digital Post, read as moving or cancelling a booking.
+        (
+            ValidateMoveBookingForm,
+            "hvordan melder jeg min flytning på borger.dk?",
+            "flytning-anmeld",
+        ),
+        (
+            ValidateCancelBookingForm,
+            "hvordan kan jeg blive fritaget for digital post?",
+            "digital-post-fritagelse",
+        ),
+        # About an appointment: the form goes on.
+        (ValidateMoveBookingForm, "kan jeg flytte min tid ABC-234?", None),
+        (ValidateCancelBookingForm, "hvordan aflyser jeg min tid?", None),
+    ],
+)
+def test_a_question_without_a_booking_in_it_is_answered_not_looked_up(
+    db: str, form: type, text: str, answered: str | None
+) -> None:
+    tracker = load_tracker(
+        "move_booking_start", text=text, confidence=0.7, topic=None, article_id=None
+    )
+    result = run_action(form(), tracker)
+    if answered is None:
+        assert "article_id" not in result.slots
+        return
+    assert result.slots["article_id"] == answered
+    assert result.slots["requested_slot"] is None  # the form is left at once

@@ -29,6 +29,11 @@ def test_flows_that_answer_a_plain_question_answer_it(intent: str) -> None:
     assert decision.article.id == "koerekort-forny"
 
 
+def test_a_lookup_form_answers_a_question_without_a_booking_in_it() -> None:
+    assert decide(QUESTION, "cancel_booking").article.id == "koerekort-forny"
+    assert decide("hvad koster det at flytte min tid?", "move_booking") is None
+
+
 def test_a_form_answers_a_question_but_not_a_wish() -> None:
     assert decide(QUESTION, "book_it_help").article.id == "koerekort-forny"
     assert decide("jeg vil gerne booke en tid til mit kørekort", "book_it_help") is None
@@ -39,7 +44,7 @@ def test_a_form_answers_a_question_but_not_a_wish() -> None:
     [
         ("stop, glem det", "stop"),  # a real stop
         ("kort", "request_human"),  # too short to be plainly a question
-        (QUESTION, "cancel_booking"),  # a flow that never answers instead
+        (QUESTION, "request_callback"),  # a flow that never answers instead
     ],
 )
 def test_other_flows_are_misses(text: str, intent: str) -> None:

@@ -105,6 +105,9 @@ class ReaskingFormValidationAction(FormValidationAction):
     # Set for a form that questions about its service are mistaken for (booking, courses):
     # such a question is answered, with this button to start the form (see run()).
     start_button: dict[str, str] | None = None
+    # Set for a form that needs no start button but has a subject of its own (an appointment
+    # or enrolment to look up): a question without a word of it is answered the same way.
+    subject: re.Pattern[str] | None = None
 
     @abstractmethod
     def name(self) -> str:
@@ -132,6 +135,12 @@ class ReaskingFormValidationAction(FormValidationAction):
                 return True
         return False
 
+    def answers_questions(self, text: str) -> bool:
+        """Whether a question that started this form is answered instead (see run())."""
+        if self.start_button:
+            return True
+        return self.subject is not None and not self.subject.search(text)
+
     # --- the loop -------------------------------------------------------------------------
 
     def form_name(self) -> str:
@@ -158,10 +167,10 @@ class ReaskingFormValidationAction(FormValidationAction):
         requested = tracker.get_slot(REQUESTED_SLOT)
 
         # In the first turn (requested is None) the message is the one that started the form.
-        if requested is None and self.start_button and asks_rather_than_wishes(text):
+        if requested is None and self.answers_questions(text) and asks_rather_than_wishes(text):
             # A question about the service, read by the NLU as a wish to use it: answered
             # with its article and a button that starts the form (issue: forms start only on
-            # a clear wish).
+            # a clear wish); or a question about something else the NLU took for this form.
             answered = answer_instead(dispatcher, tracker, self.start_button)
             if answered is not None:
                 return [*answered, *self.stop_events(domain, ANSWERED)]

@@ -79,6 +79,18 @@ def asks_rather_than_wishes(text: str) -> bool:
     return text.endswith("?") or bool(_QUESTION_START.match(text))
 
 
+# What the forms that look up an appointment or an enrolment (cancel, move, "what have I
+# booked") are about. A question with none of these words that the NLU read as one of them
+# ("hvordan flytter jeg min adresse?" as moving a booking) is answered, not made a form.
+BOOKING_SUBJECT = re.compile(
+    r"\b(?:tid(?:en)?|tider(?:ne)?|book\w*|aftale\w*|reserv\w*|kursus\w*|kurser\w*|kurset"
+    r"|hold(?:et)?|tilmeld\w*|referen\w*|nummer\w*|bookingnummer\w*)\b"
+    # A booking reference: "ABC-234", or six letters and digits mixed ("ABC234").
+    r"|\b[A-Za-z0-9]{3}-[A-Za-z0-9]{3}\b|\b(?=\w*\d)(?=\w*[A-Za-z])[A-Za-z0-9]{6}\b",
+    re.IGNORECASE,
+)
+
+
 # "hvad hvis hun fortryder?" asks about changing one's mind; it is not a wish to stop.
 _HYPOTHETICAL = re.compile(r"^\W*(?:og\s+|men\s+)?(?:hvad\s+(?:nu\s+)?hvis|hvis)\b", re.IGNORECASE)
 

@@ -23,7 +23,13 @@ from pathlib import Path
 import yaml
 
 from bot.core.config import PROJECT_ROOT
-from bot.language.wishes import asks_rather_than_wishes, plain_question, reply_lead, wants_stop
+from bot.language.wishes import (
+    BOOKING_SUBJECT,
+    asks_rather_than_wishes,
+    plain_question,
+    reply_lead,
+    wants_stop,
+)
 from bot.services.answering import AnswerEngine, Context, Decision, Outcome, intent_hint
 from bot.services.answers import clear_question_decision, read_reply, short_reply_decision
 from bot.services.courses import COURSE_LIST_ANSWERS
@@ -46,6 +52,9 @@ KNOWLEDGE_INTENTS_EXTRA = {"out_of_scope", "nlu_fallback", "follow_up", "inform"
 # forms with a start button (actions/forms/base.py), the handoff (actions/handoff.py) and the
 # course list (actions/courses.py, which keeps the course articles it answers itself).
 FORMS_THAT_ANSWER_QUESTIONS = {"book_it_help", "sign_up_course"}
+# Forms that look up an appointment or an enrolment answer a question without a word of one
+# (bot.language.wishes.BOOKING_SUBJECT, actions/forms/base.py answers_questions).
+LOOKUP_FORMS = {"cancel_booking", "move_booking", "my_bookings", "cancel_enrolment"}
 FLOWS_THAT_ANSWER_QUESTIONS = {"request_human", "complain", "list_courses"}
 # A yes or no that goes on with a question ("nej, jeg mener mit pas") has it answered
 # (action_yes_or_no) when anything answers it; otherwise it hears "Er der andet …?".
@@ -185,6 +194,12 @@ def _decide(
     if intent == "stop" and not wants_stop(text, intent):
         intent = None  # action_nothing_to_stop answers it like any question
     if intent in FORMS_THAT_ANSWER_QUESTIONS and asks_rather_than_wishes(text):
+        return clear_question_decision(text, context, engine)
+    if (
+        intent in LOOKUP_FORMS
+        and asks_rather_than_wishes(text)
+        and not BOOKING_SUBJECT.search(text)
+    ):
         return clear_question_decision(text, context, engine)
     if intent == "frustrated":
         # action_handoff answers a plain question the NLU read as frustration.
