@@ -443,3 +443,17 @@ def test_a_no_turns_down_the_answer_but_not_the_choices_of_mener_du() -> None:
     assert read_reply("jeg mener papir", after_choices) == ("papir", after_choices)
     question = "hvordan får jeg mitid"
     assert read_reply(question, after_answer) == (question, after_answer)
+
+
+def test_a_follow_up_less_similar_than_a_first_question_is_still_asked_about() -> None:
+    # In a conversation a short follow-up is less similar to any article than a question of
+    # its own; the context vouches for it when offering choices as when answering.
+    text = "og hvis vi beholder huset herhjemme?"
+    shares = {"pas-bestil": 0.3, "pas-boern": 0.25}
+    retriever = FixedRetriever({text: (shares, THRESHOLDS.related - 0.02)})
+    in_conversation = AnswerEngine(ARTICLES, retriever, THRESHOLDS).decide(
+        text, context=Context("out_of_scope", "pas-bestil")
+    )
+    assert in_conversation.follow_up and in_conversation.outcome is Outcome.CLARIFY
+    alone = AnswerEngine(ARTICLES, retriever, THRESHOLDS).decide(text)
+    assert alone.outcome is Outcome.NONE

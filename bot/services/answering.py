@@ -371,7 +371,9 @@ class AnswerEngine:
         if self._confident(ranked, t.follow_up_similar if follow_up else t.similar):
             return Decision(Outcome.ANSWER, best, follow_up)
         offered = sum(1 for _, share in best if share >= t.clarify)
-        if offered and similarity >= t.related:
+        # A follow-up's context vouches for it here too, by as much as for an answer.
+        related = t.related - (t.similar - t.follow_up_similar) if follow_up else t.related
+        if offered and similarity >= related:
             return Decision(Outcome.CLARIFY, best, follow_up, offered)
         return Decision(Outcome.NONE, best, follow_up)
 
