@@ -49,7 +49,6 @@ from bot.db.models import (
     local_now,
 )
 from bot.language.datetime_da import WhenQuery, format_date, format_slot, parse_when
-from bot.language.wishes import BOOKING_SUBJECT
 from bot.services.booking import (
     AlreadyCancelledError,
     BookingError,
@@ -656,8 +655,6 @@ class ValidateMyBookingsForm(ReaskingFormValidationAction):
     only to someone who can read a code sent there (e-mail; SMS when a gateway is set up).
     The pending code lives in the database, bound to this chat (bot/services/lookups.py),
     not in a slot: the tracker never holds it, and the form keeps its one slot."""
-
-    subject = BOOKING_SUBJECT
 
     def name(self) -> str:
         return "validate_my_bookings_form"

@@ -55,6 +55,8 @@ class ValidateCallbackForm(ReaskingFormValidationAction):
     """Name, contact and a description; the ticket is written when the description arrives."""
 
     hints = {"callback_description": DESCRIPTION_MISSING}
+    # Asked for by the citizen or by the handoff when nobody is free: never answered instead.
+    subject = None
 
     def name(self) -> str:
         return "validate_callback_form"

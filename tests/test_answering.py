@@ -457,3 +457,11 @@ def test_a_follow_up_less_similar_than_a_first_question_is_still_asked_about() -
     assert in_conversation.follow_up and in_conversation.outcome is Outcome.CLARIFY
     alone = AnswerEngine(ARTICLES, retriever, THRESHOLDS).decide(text)
     assert alone.outcome is Outcome.NONE
+
+
+@pytest.mark.parametrize("text", ["hvad koster det", "hvor lang tid tager det?", "min mor"])
+def test_a_first_message_without_a_subject_is_asked_about(text: str) -> None:
+    retriever = FixedRetriever({text: ({"kurser-pris": 0.6, "dagtilbud-priser": 0.2}, 0.95)})
+    decision = AnswerEngine(ARTICLES, retriever, THRESHOLDS).decide(text)
+    assert decision.outcome is Outcome.CLARIFY
+    assert len(decision.choices) >= 2

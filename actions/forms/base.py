@@ -51,7 +51,7 @@ from actions.forms.readers import (
 from actions.handoff import ActionHandoff
 from actions.replies import answer_instead, answer_short_reply
 from bot.core.topics import FORM_TOPICS, INTENT_TOPICS
-from bot.language.wishes import asks_rather_than_wishes, wants_stop
+from bot.language.wishes import SERVICE_SUBJECT, asks_rather_than_wishes, is_payload, wants_stop
 from bot.services.answers import confident_answer
 
 MAX_ATTEMPTS = 3
@@ -105,9 +105,9 @@ class ReaskingFormValidationAction(FormValidationAction):
     # Set for a form that questions about its service are mistaken for (booking, courses):
     # such a question is answered, with this button to start the form (see run()).
     start_button: dict[str, str] | None = None
-    # Set for a form that needs no start button but has a subject of its own (an appointment
-    # or enrolment to look up): a question without a word of it is answered the same way.
-    subject: re.Pattern[str] | None = None
+    # What the form is about: a first message with no word of it is answered instead when
+    # an article plainly answers it (see run()); None for a form never answered instead.
+    subject: re.Pattern[str] | None = SERVICE_SUBJECT
 
     @abstractmethod
     def name(self) -> str:
@@ -135,11 +135,13 @@ class ReaskingFormValidationAction(FormValidationAction):
                 return True
         return False
 
-    def answers_questions(self, text: str) -> bool:
-        """Whether a question that started this form is answered instead (see run())."""
-        if self.start_button:
+    def answers_instead(self, text: str) -> bool:
+        """Whether the message that started this form may be answered with an article."""
+        if is_payload(text):
+            return False
+        if self.subject is not None and not self.subject.search(text):
             return True
-        return self.subject is not None and not self.subject.search(text)
+        return self.start_button is not None and asks_rather_than_wishes(text)
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -167,10 +169,10 @@ class ReaskingFormValidationAction(FormValidationAction):
         requested = tracker.get_slot(REQUESTED_SLOT)
 
         # In the first turn (requested is None) the message is the one that started the form.
-        if requested is None and self.answers_questions(text) and asks_rather_than_wishes(text):
-            # A question about the service, read by the NLU as a wish to use it: answered
-            # with its article and a button that starts the form (issue: forms start only on
-            # a clear wish); or a question about something else the NLU took for this form.
+        if requested is None and self.answers_instead(text):
+            # A question about the service, read by the NLU as a wish to use it, or a message
+            # about something else the NLU took for this form: answered with its article and
+            # a button that starts the form (issue: forms start only on a clear wish).
             answered = answer_instead(dispatcher, tracker, self.start_button)
             if answered is not None:
                 return [*answered, *self.stop_events(domain, ANSWERED)]

@@ -24,7 +24,6 @@ from actions.forms.readers import (
     is_payload,
     latest_text,
 )
-from bot.language.wishes import BOOKING_SUBJECT
 from bot.services.lookups import (
     LockPolicy,
     lock_keys,
@@ -102,7 +101,6 @@ class LookupForm(ReaskingFormValidationAction):
     # (the rules expect "start" and "end" in different turns).
     opportunistic_slots = ("lookup_reference",)
     reference_problem = REFERENCE_PROBLEM
-    subject = BOOKING_SUBJECT
 
     def extract_lookup_reference(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

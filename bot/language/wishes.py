@@ -79,10 +79,11 @@ def asks_rather_than_wishes(text: str) -> bool:
     return text.endswith("?") or bool(_QUESTION_START.match(text))
 
 
-# What the forms that look up an appointment or an enrolment (cancel, move, "what have I
-# booked") are about. A question with none of these words that the NLU read as one of them
-# ("hvordan flytter jeg min adresse?" as moving a booking) is answered, not made a form.
-BOOKING_SUBJECT = re.compile(
+# What the forms are about: an appointment for IT help or a course, to book, sign up for,
+# move, cancel or look up. A message with none of these words that the NLU read as one of
+# them ("hvordan melder jeg min flytning på borger.dk?" as moving a booking, "jeg vil gerne
+# have hjælp til at få mitid" as booking) is answered when an article plainly answers it.
+SERVICE_SUBJECT = re.compile(
     r"\b(?:tid(?:en)?|tider(?:ne)?|book\w*|aftale\w*|reserv\w*|kursus\w*|kurser\w*|kurset"
     r"|hold(?:et)?|tilmeld\w*|referen\w*|nummer\w*|bookingnummer\w*)\b"
     # A booking reference: "ABC-234", or six letters and digits mixed ("ABC234").

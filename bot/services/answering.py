@@ -296,7 +296,9 @@ class AnswerEngine:
             if keeps_topic or not (fresh and alone[0][0][0].topic != context.topic):
                 return self._decision(self._in_context(text, priors, context, rejected), True)
         decision = self._decision(alone, False)
-        if decision.outcome is Outcome.ANSWER and is_vague(text):
+        # Nothing of a subject ("hvad koster det?" as a first message) is as vague as words
+        # that fit several subjects: never answered with a guess.
+        if decision.outcome is Outcome.ANSWER and (is_vague(text) or not content_words(text)):
             offered = max(2, sum(1 for _, share in decision.ranked if share >= t.clarify))
             return Decision(Outcome.CLARIFY, decision.ranked, False, offered)
         return decision

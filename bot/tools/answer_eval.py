@@ -24,7 +24,7 @@ import yaml
 
 from bot.core.config import PROJECT_ROOT
 from bot.language.wishes import (
-    BOOKING_SUBJECT,
+    SERVICE_SUBJECT,
     asks_rather_than_wishes,
     plain_question,
     reply_lead,
@@ -52,9 +52,11 @@ KNOWLEDGE_INTENTS_EXTRA = {"out_of_scope", "nlu_fallback", "follow_up", "inform"
 # forms with a start button (actions/forms/base.py), the handoff (actions/handoff.py) and the
 # course list (actions/courses.py, which keeps the course articles it answers itself).
 FORMS_THAT_ANSWER_QUESTIONS = {"book_it_help", "sign_up_course"}
-# Forms that look up an appointment or an enrolment answer a question without a word of one
-# (bot.language.wishes.BOOKING_SUBJECT, actions/forms/base.py answers_questions).
-LOOKUP_FORMS = {"cancel_booking", "move_booking", "my_bookings", "cancel_enrolment"}
+# Every form but the callback answers a first message with no word of an appointment or a
+# course in it (bot.language.wishes.SERVICE_SUBJECT, actions/forms/base.py answers_instead).
+FORMS_WITH_A_SUBJECT = FORMS_THAT_ANSWER_QUESTIONS | {
+    "cancel_booking", "move_booking", "my_bookings", "cancel_enrolment",
+}
 FLOWS_THAT_ANSWER_QUESTIONS = {"request_human", "complain", "list_courses"}
 # A yes or no that goes on with a question ("nej, jeg mener mit pas") has it answered
 # (action_yes_or_no) when anything answers it; otherwise it hears "Er der andet …?".
@@ -193,12 +195,8 @@ def _decide(
     text = question
     if intent == "stop" and not wants_stop(text, intent):
         intent = None  # action_nothing_to_stop answers it like any question
-    if intent in FORMS_THAT_ANSWER_QUESTIONS and asks_rather_than_wishes(text):
-        return clear_question_decision(text, context, engine)
-    if (
-        intent in LOOKUP_FORMS
-        and asks_rather_than_wishes(text)
-        and not BOOKING_SUBJECT.search(text)
+    if (intent in FORMS_WITH_A_SUBJECT and not SERVICE_SUBJECT.search(text)) or (
+        intent in FORMS_THAT_ANSWER_QUESTIONS and asks_rather_than_wishes(text)
     ):
         return clear_question_decision(text, context, engine)
     if intent == "frustrated":
