@@ -678,12 +678,19 @@ def test_a_stop_read_by_the_nlu_needs_a_wish_to_stop(text: str, stops: bool) -> 
             "hvordan kan jeg blive fritaget for digital post?",
             "digital-post-fritagelse",
         ),
+        # A wish about something else: no appointment in it.
+        (
+            ValidateMoveBookingForm,
+            "jeg vil gerne flytte til aarhus, hvordan melder jeg min flytning på borger.dk",
+            "flytning-anmeld",
+        ),
         # About an appointment: the form goes on.
         (ValidateMoveBookingForm, "kan jeg flytte min tid ABC-234?", None),
+        (ValidateBookingForm, "jeg vil gerne have en tid til hjælp med min flytning", None),
         (ValidateCancelBookingForm, "hvordan aflyser jeg min tid?", None),
     ],
 )
-def test_a_question_without_a_booking_in_it_is_answered_not_looked_up(
+def test_a_message_without_a_booking_in_it_is_answered_not_made_a_form(
     db: str, form: type, text: str, answered: str | None
 ) -> None:
     tracker = load_tracker(
