@@ -23,8 +23,8 @@ from actions.forms.readers import latest_text, previous_reply_kind
 from actions.handoff import ActionHandoff
 from actions.replies import answer_instead, answer_short_reply, conversation_context, send
 from bot.core.topics import INTENT_TOPICS
-from bot.language.wishes import asks_rather_than_wishes, reply_lead, wants_stop
-from bot.services.answering import intent_hint
+from bot.language.wishes import asks_rather_than_wishes, is_payload, reply_lead, wants_stop
+from bot.services.answering import content_words, intent_hint
 from bot.services.answers import Answer, answer_question, overview, read_reply, typed_topic
 
 
@@ -118,6 +118,13 @@ class ActionYesOrNo(Action):
                 answered = answer_instead(dispatcher, tracker, None)
             if answered is not None:
                 return answered
+            if content_words(text) and not is_payload(text):
+                # A subject in a word or two that the NLU took for a yes ("pas"): answered,
+                # or asked about, like any question; when nothing fits, "Er der andet …?".
+                answer = knowledge_reply(tracker)
+                if answer.kind in ("answer", "clarify", "overview"):
+                    send(dispatcher, answer)
+                    return remembered(answer)
         dispatcher.utter_message(text=ANYTHING_ELSE)
         return []
 

@@ -336,10 +336,9 @@ def test_a_short_reply_the_nlu_read_weakly_as_a_yes_is_answered_in_its_topic(
 @pytest.mark.parametrize(
     ("text", "confidence", "topic"),
     [
-        ("app", 0.95, "digital_post"),  # the NLU is sure it is a yes
         ("ja tak", 0.5, "digital_post"),  # a yes, however unsure the NLU is
-        ("super", 0.5, "digital_post"),  # nothing in the topic is about it
-        ("app", 0.48, None),  # no conversation to read it in
+        ("super", 0.5, "digital_post"),
+        ("selvfølgelig", 0.9, None),
     ],
 )
 def test_a_yes_or_no_the_conversation_does_not_answer_asks_what_else(
@@ -349,6 +348,27 @@ def test_a_yes_or_no_the_conversation_does_not_answer_asks_what_else(
 
     messages, events = yes_or_no(text, "affirm", confidence, topic=topic, article_id=None)
     assert [m["text"] for m in messages] == [ANYTHING_ELSE] and events == []
+
+
+@pytest.mark.parametrize(
+    ("text", "confidence", "topic", "shown"),
+    [
+        ("pas", 0.71, None, "pas-"),  # the NLU took the passport for "det passer"
+        ("app", 0.95, "digital_post", "digital-post-app"),  # sure, and still not a yes
+        ("app", 0.48, None, "-app"),  # no conversation: asked which app
+    ],
+)
+def test_a_subject_the_nlu_took_for_a_yes_is_answered_or_asked_about(
+    text: str, confidence: float, topic: str | None, shown: str
+) -> None:
+    from actions.knowledge import ANYTHING_ELSE
+
+    messages, events = yes_or_no(text, "affirm", confidence, topic=topic, article_id=None)
+    assert ANYTHING_ELSE not in [m["text"] for m in messages]
+    meta = next(m["custom"]["borger"] for m in messages if m.get("custom"))
+    assert meta["kind"] in ("answer", "clarify")
+    offered = [meta["article"]["id"]] if meta["kind"] == "answer" else meta["choices"]
+    assert any(shown in article_id for article_id in offered), offered
 
 
 @pytest.mark.parametrize(

@@ -477,3 +477,11 @@ def test_a_cpr_number_typed_as_the_name_gets_the_cpr_notice(live, cpr: str) -> N
     assert "CPR-nummer" in text_of(reply)
     assert "bogstaver" not in text_of(reply)
     live.chat(session, "stop")
+
+
+@pytest.mark.parametrize("text", ["pas", "app"])
+def test_one_word_about_a_subject_is_not_taken_for_a_yes(live, text: str) -> None:
+    # DIET reads "pas" as "det passer" (affirm); the bot used to say "Godt. Er der andet …?".
+    reply = live.chat(new_session(), text)
+    assert "Er der andet" not in text_of(reply)
+    assert articles_of(reply) or is_clarification(reply), text_of(reply)

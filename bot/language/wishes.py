@@ -112,7 +112,10 @@ def wants_stop(text: str, intent: str, confidence: float = 1.0) -> bool:
 # said; the rest is the citizen's own question, and a "no" in the lead turns down what was
 # shown. Without a rest it is a plain yes or no.
 _NO = r"nej|næ|nae|nix|nope|ikke\s+det|ikke\s+rigtigt|forkert"
-_YES = r"ja|jo|jep|jeps|okay|ok|tak|fint|godt|korrekt|bestemt|(?:lige\s+)?pr(?:æ|ae)cis"
+_YES = (
+    r"ja|jo|jep|jeps|okay|ok|tak|fint|godt|korrekt|bestemt|(?:lige\s+)?pr(?:æ|ae)cis"
+    r"|super|perfekt|fedt|dejligt|udm(?:æ|ae)rket|gerne|absolut|klart|selvf(?:ø|oe)lgelig"
+)
 _REPLY_LEAD = re.compile(
     r"^\W*(?:(?:" + _NO + "|" + _YES + r"|ellers"
     r"|det\s+(?:er|var)\s+(?:ikke\s+(?:det|rigtigt)|forkert)"

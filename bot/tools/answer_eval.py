@@ -30,7 +30,14 @@ from bot.language.wishes import (
     reply_lead,
     wants_stop,
 )
-from bot.services.answering import AnswerEngine, Context, Decision, Outcome, intent_hint
+from bot.services.answering import (
+    AnswerEngine,
+    Context,
+    Decision,
+    Outcome,
+    content_words,
+    intent_hint,
+)
 from bot.services.answers import clear_question_decision, read_reply, short_reply_decision
 from bot.services.courses import COURSE_LIST_ANSWERS
 from bot.services.retrieval import Retriever
@@ -187,9 +194,13 @@ def _decide(
             return short
     if intent in YES_OR_NO:
         if question == text:
-            # No yes or no in it: a plain question one article clearly answers is answered.
+            # No yes or no in it: a plain question one article clearly answers is answered,
+            # and any other message with a subject ("pas") as the knowledge action would.
             plain = not reply_lead(text)[0] and asks_rather_than_wishes(text)
-            return clear_question_decision(text, context, engine) if plain else None
+            decision = clear_question_decision(text, context, engine) if plain else None
+            if decision is None and not reply_lead(text)[0] and content_words(text):
+                decision = engine.decide(text, None, 0.0, context)
+            return None if decision is None or decision.outcome is Outcome.NONE else decision
         decision = engine.decide(question, None, 0.0, context)
         return None if decision.outcome is Outcome.NONE else decision
     text = question
