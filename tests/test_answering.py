@@ -465,3 +465,22 @@ def test_a_first_message_without_a_subject_is_asked_about(text: str) -> None:
     decision = AnswerEngine(ARTICLES, retriever, THRESHOLDS).decide(text)
     assert decision.outcome is Outcome.CLARIFY
     assert len(decision.choices) >= 2
+
+
+@pytest.mark.parametrize(
+    ("text", "stands_for"),
+    [
+        ("gælder den i sverige?", True),
+        ("hvad skal jeg have med derned", True),
+        # Adds something new to the conversation rather than pointing at what was shown.
+        ("og hvad med mit pas?", False),
+        ("hvad så med lægen?", False),
+    ],
+)
+def test_a_word_for_the_article_just_shown_is_told_from_a_new_detail(
+    text: str, stands_for: bool
+) -> None:
+    from bot.services.answering import points_back, stands_for_it
+
+    assert points_back(text)
+    assert stands_for_it(text) is stands_for

@@ -125,7 +125,7 @@ _VAGUE = {
     "miste", "kort", "kode", "app", "appen", "vaek", "vaekke", "ny", "nytte", "bestille",
     "glemme", "hjaelp", "brug", "problem", "fejl", "virke", "login", "logge",
 }
-# How many times the article prior a message that points back gives the article just shown.
+# How many times the article prior a "den" or "det" for it gives the article just shown.
 POINTING_BACK_WEIGHT = 3.0
 # Up to this many words, a message in the middle of a conversation is read against it
 # ("mistet" after the Kørekort tile, "17 år", "og hvad med sfo?").
@@ -188,13 +188,16 @@ def is_vague(text: str) -> bool:
     return bool(words) and all(w in _VAGUE for w in words)
 
 
-# What makes a message lean on the answer just given, read on folded text: "hvad (så) med
-# lægen?", "og hvis …", a "den", "det" or "dem" standing for the thing just talked about
-# ("virker den også på min ipad?", not the article of "det gule kort"), or "derned".
-_POINTS_BACK = re.compile(
+# What makes a message lean on the answer just given, read on folded text: a start that adds
+# to it ("hvad (så) med lægen?", "og hvis …"), or a word that stands for the thing just talked
+# about: "den", "det" or "dem" as a pronoun ("virker den også på min ipad?", not the article
+# of "det gule kort"), or "derned".
+_ADDS_TO_IT = re.compile(
     r"^(?:og\s+|men\s+)?(?:hvad\s+(?:saa\s+)?med|hvad\s+hvis|hvis\s+nu|hvad\s+saa)\b"
     r"|^(?:og|men)\s+(?:hvis|til|for|med|hvad)\b"
-    r"|\b(?:den|det|dem)(?=\s*(?:$|[?!.,]|(?:ogsaa|i|paa|til|for|med|ikke|igen|saa|nu|stadig"
+)
+_STANDS_FOR_IT = re.compile(
+    r"\b(?:den|det|dem)(?=\s*(?:$|[?!.,]|(?:ogsaa|i|paa|til|for|med|ikke|igen|saa|nu|stadig"
     r"|selv|af|om|hvis|naar|eller|og|mon|egentlig|lige|bare|da|hos|uden|noget)\b))"
     r"|\bder(?:ned|nede|hen|oppe|ovre|ude|inde)\b"
 )
@@ -206,9 +209,15 @@ def points_back(text: str) -> bool:
     folded = fold(text).strip()
     return (
         len(folded.split()) <= 12
-        and bool(_POINTS_BACK.search(folded))
+        and bool(_ADDS_TO_IT.search(folded) or _STANDS_FOR_IT.search(folded))
         and len(content_words(text)) <= 2
     )
+
+
+def stands_for_it(text: str) -> bool:
+    """Points back with a word for the thing just talked about ("gælder den i sverige?"),
+    not only adds to it ("og hvad med mit pas?", which asks about something new)."""
+    return points_back(text) and bool(_STANDS_FOR_IT.search(fold(text)))
 
 
 def looks_like_follow_up(text: str) -> bool:
@@ -335,9 +344,9 @@ class AnswerEngine:
         elif current is not None:
             # "gælder den i sverige?": a "den" or "det" is the article just shown itself;
             # not so in "gælder det også for børn?", where a child may have an article of
-            # its own (below).
+            # its own (below), nor in "og hvad med mit pas?", which asks about something new.
             children = set(content_lemmas(text)) & _CHILDREN
-            weight = POINTING_BACK_WEIGHT if points_back(text) and not children else 1.0
+            weight = POINTING_BACK_WEIGHT if stands_for_it(text) and not children else 1.0
             article_priors[current.id] = 1.0 + weight * t.article_prior
         # "gælder det også for børn?" keeps its own words: who it is for picks the sibling
         # article (a child's passport), where "hvor gør jeg det?" and "mistet" after the
