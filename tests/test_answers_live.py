@@ -25,12 +25,12 @@ from bot.tools.evaluate import overview_topic, ranked_parse, topic_accuracy
 pytestmark = pytest.mark.live
 
 # A little below what the engine measured on the test half when these were set (2026-12-02:
-# top-1 0.885, top-3 0.967, wrong 0.041, clarified 0.086, follow-ups 0.761), so that a
+# top-1 0.889, top-3 0.971, wrong 0.041, clarified 0.086, follow-ups 0.761), so that a
 # regression fails and noise does not. Raise them as the engine improves; never lower them
 # to let a change land.
 TOPIC_FLOOR = 0.90
-TOP1_FLOOR = 0.87
-TOP3_FLOOR = 0.955
+TOP1_FLOOR = 0.875
+TOP3_FLOOR = 0.96
 WRONG_CEILING = 0.055
 CLARIFY_CEILING = 0.12
 FOLLOW_UP_FLOOR = 0.72
