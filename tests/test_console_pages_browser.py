@@ -78,7 +78,10 @@ def test_insight_page_over_the_demo_data(
         page.goto(f"{gateway}/staff/insight")
         expect(page.locator("#summary p").first).to_contain_text("samtaler")
         expect(page.locator(".missed-item").first).to_be_visible()
-        expect(page.locator("#chart-per-day")).to_have_js_property("complete", True)
+        # Both charts load on their own: wait for each before looking at its size (CI once
+        # looked at the heat map while it was still loading).
+        for chart in ("#chart-per-day", "#chart-heat"):
+            expect(page.locator(chart)).to_have_js_property("complete", True)
         assert page.evaluate("document.getElementById('chart-heat').naturalWidth") > 0
         assert not serious_violations(page)
         if os.environ.get("BORGER_UPDATE_SCREENSHOTS"):
