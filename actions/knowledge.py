@@ -21,9 +21,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import config
 from actions.forms.readers import latest_text, previous_reply_kind
 from actions.handoff import ActionHandoff
-from actions.replies import answer_instead, answer_short_reply, conversation_context, send
+from actions.replies import conversation_context, send
 from bot.core.topics import INTENT_TOPICS
-from bot.language.wishes import asks_rather_than_wishes, is_payload, reply_lead, wants_stop
+from bot.language.wishes import is_payload, reply_lead, wants_stop
 from bot.services.answering import content_words, intent_hint
 from bot.services.answers import Answer, answer_question, overview, read_reply, typed_topic
 
@@ -105,26 +105,14 @@ class ActionYesOrNo(Action):
     ) -> list[EventType]:
         text = latest_text(tracker)
         lead, rest, _ = reply_lead(text)
-        if lead and rest:
+        # A yes or no that goes on with a question of its own, or a message with no yes or no
+        # in it at all that the NLU took for one ("pas", "app", a plain question): answered,
+        # or asked about, like any question in the conversation.
+        if (lead and rest) or (not lead and not is_payload(text) and content_words(text)):
             answer = knowledge_reply(tracker)
             if answer.kind != "not_understood":
                 send(dispatcher, answer)
                 return remembered(answer)
-        if not lead:
-            # No yes or no in it at all: a short reply such as "app" that the NLU was unsure
-            # of, or a plain question one article clearly answers, as for the other flows.
-            answered = answer_short_reply(dispatcher, tracker)
-            if answered is None and asks_rather_than_wishes(text):
-                answered = answer_instead(dispatcher, tracker, None)
-            if answered is not None:
-                return answered
-            if content_words(text) and not is_payload(text):
-                # A subject in a word or two that the NLU took for a yes ("pas"): answered,
-                # or asked about, like any question; when nothing fits, "Er der andet …?".
-                answer = knowledge_reply(tracker)
-                if answer.kind in ("answer", "clarify", "overview"):
-                    send(dispatcher, answer)
-                    return remembered(answer)
         dispatcher.utter_message(text=ANYTHING_ELSE)
         return []
 

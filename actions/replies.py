@@ -71,8 +71,8 @@ def conversation_context(tracker: Tracker) -> Context:
 def answer_short_reply(
     dispatcher: CollectingDispatcher, tracker: Tracker, button: dict[str, str] | None = None
 ) -> list[EventType] | None:
-    """Answer a short reply the NLU read only weakly as a yes, a no or a wish to start a form
-    ("app" after the Digital Post tile) when the conversation answers it (see
+    """Answer a short reply the NLU read only weakly as a wish to start a form ("skrive op"
+    after the day-care tile) when the conversation answers it (see
     bot.services.answers.short_reply_decision), with ``button`` to the flow the NLU meant."""
     answer = short_reply_answer(
         latest_text(tracker), conversation_context(tracker), confidence(tracker),

@@ -21,10 +21,4 @@ def subject_lemmas(text: str) -> list[str]:
     some of them onto content words ("med" -> "mede", "have" -> "hav"), which would make
     "hvad skal jeg have med" look like a message with a subject of its own."""
     stops = stop_words()
-    return [
-        item
-        for word in _WORD.findall(text)
-        if fold(word) not in stops
-        for item in (lemma(word),)
-        if item not in stops and len(item) > 1
-    ]
+    return content_lemmas(" ".join(w for w in _WORD.findall(text) if fold(w) not in stops))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from bot.language.danish import content_lemmas, subject_lemmas
@@ -91,12 +91,6 @@ class Decision:
         return [article for article, _ in self.ranked[: self.offered]]
 
 
-# Words that make a message lean on what was said before.
-_ANAPHORA = re.compile(
-    r"^(?:og|men|så|hvad\s+med|hvad\s+hvis|hvad\s+så|hvis\s+nu|gælder|gaelder)\b"
-    r"|\b(?:det|den|dem|dét|der|så|sa|også|ogsaa|ogsa|samme)\b",
-    re.IGNORECASE,
-)
 # Content words so general that they do not say what a message is about on their own.
 _GENERIC = {
     "koste", "pris", "betale", "gebyr", "tid", "lang", "lange", "hvor", "gaelde", "gratis",
@@ -221,14 +215,11 @@ def stands_for_it(text: str) -> bool:
 
 
 def looks_like_follow_up(text: str) -> bool:
-    """Short, or pointing back ("det", "også", "og hvis ...") with little subject of its own."""
+    """Short, without a subject of its own, or pointing back (see points_back)."""
     words = fold(text).split()
     if len(words) > 12:
         return False
-    if len(words) <= SHORT_MESSAGE_WORDS:
-        return True
-    subject = content_words(text)
-    return not subject or (bool(_ANAPHORA.search(fold(text))) and len(subject) <= 2)
+    return len(words) <= SHORT_MESSAGE_WORDS or not content_words(text) or points_back(text)
 
 
 class AnswerEngine:
@@ -325,6 +316,7 @@ class AnswerEngine:
         article_priors: dict[str, float] = {}
         current = self.articles.get(context.article_id or "")
         aspect = asked_aspect(text)
+        children = set(content_lemmas(text)) & _CHILDREN
         # After a tile there is no article yet: "pris" after the courses tile looks among the
         # topic's articles that name a price, as a follow-up the article does not answer does.
         elsewhere = aspect is not None and (
@@ -345,17 +337,14 @@ class AnswerEngine:
             # "gælder den i sverige?": a "den" or "det" is the article just shown itself;
             # not so in "gælder det også for børn?", where a child may have an article of
             # its own (below), nor in "og hvad med mit pas?", which asks about something new.
-            children = set(content_lemmas(text)) & _CHILDREN
             weight = POINTING_BACK_WEIGHT if stands_for_it(text) and not children else 1.0
             article_priors[current.id] = 1.0 + weight * t.article_prior
         # "gælder det også for børn?" keeps its own words: who it is for picks the sibling
         # article (a child's passport), where "hvor gør jeg det?" and "mistet" after the
         # Kørekort tile need the context's words to say what they are about.
-        own_words = [w for w in content_words(text) if w not in _VAGUE]
-        own_words += sorted(set(content_lemmas(text)) & _CHILDREN)
-        phrase = TOPIC_WORDS.get(context.topic or "", "") if elsewhere else (
-            self._context_phrase(context)
-        )
+        own_words = [w for w in content_words(text) if w not in _VAGUE] + sorted(children)
+        # An article that does not say what is asked lends its topic's words, not its title.
+        phrase = self._context_phrase(replace(context, article_id=None) if elsewhere else context)
         query = text if own_words else f"{text} {phrase}"
         return self._ordered(self.ranking(query, topic_priors, {**article_priors, **rejected}))
 

@@ -233,9 +233,9 @@ def clear_question_decision(
     return decision
 
 
-# A short reply in the middle of a conversation that the NLU reads only weakly as something
-# else, "app" after the Digital Post tile read as a yes or "skrive op" after the day-care tile
-# read as a wish to be rung up, is the question it looks like when an article of the
+# A short reply in the middle of a conversation that the NLU reads only weakly as the start
+# of a form, "skrive op" after the day-care tile read as a wish to be rung up, is the
+# question it looks like when an article of the
 # conversation's topic answers it. A strong reading ("tilmelding" after the courses tile)
 # keeps its flow.
 WEAK_INTENT = 0.8

@@ -69,8 +69,7 @@ FLOWS_THAT_ANSWER_QUESTIONS = {"request_human", "complain", "list_courses"}
 # (action_yes_or_no) when anything answers it; otherwise it hears "Er der andet …?".
 YES_OR_NO = {"affirm", "deny"}
 # Every form's first turn answers a short reply the NLU read only weakly as its wish, when the
-# conversation answers it (actions/forms/base.py, bot.services.answers.short_reply_decision);
-# so does action_yes_or_no for a "yes" or "no" without a yes or no in it.
+# conversation answers it (actions/forms/base.py, bot.services.answers.short_reply_decision).
 FORM_INTENTS = {
     "book_it_help", "cancel_booking", "move_booking", "my_bookings", "sign_up_course",
     "cancel_enrolment", "request_callback",
@@ -188,19 +187,17 @@ def _decide(
     """What the chat would do: None when the NLU sends the turn to another flow."""
     intent = parse.intent
     question, context = read_reply(text, context)
-    if intent in YES_OR_NO or intent in FORM_INTENTS:
+    if intent in FORM_INTENTS:
         short = short_reply_decision(text, context, parse.confidence, engine)
         if short is not None:
             return short
     if intent in YES_OR_NO:
-        if question == text:
-            # No yes or no in it: a plain question one article clearly answers is answered,
-            # and any other message with a subject ("pas") as the knowledge action would.
-            plain = not reply_lead(text)[0] and asks_rather_than_wishes(text)
-            decision = clear_question_decision(text, context, engine) if plain else None
-            if decision is None and not reply_lead(text)[0] and content_words(text):
-                decision = engine.decide(text, None, 0.0, context)
-            return None if decision is None or decision.outcome is Outcome.NONE else decision
+        # As action_yes_or_no: a plain yes or no, or one with nothing of a subject, hears
+        # "Er der andet …?"; a question after the yes or no, or a message with no yes or no
+        # in it at all ("pas"), is answered like any question when anything fits.
+        lead = reply_lead(text)[0]
+        if (lead and question == text) or (not lead and not content_words(text)):
+            return None
         decision = engine.decide(question, None, 0.0, context)
         return None if decision.outcome is Outcome.NONE else decision
     text = question
