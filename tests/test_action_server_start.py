@@ -26,7 +26,13 @@ def test_the_action_server_builds_the_answer_engine_before_any_question(tmp_path
             assert stack.processes["actions"].poll() is None, log.read_text()
             time.sleep(0.5)
         # It listened all the while; the build went on beside it.
-        url = f"http://{settings.host}:{settings.actions_port}/health"
-        assert httpx.get(url, timeout=5).status_code == 200
+        base = f"http://{settings.host}:{settings.actions_port}"
+        assert httpx.get(f"{base}/health", timeout=5).status_code == 200
+        # The gateway's head start: taken once the engine is there, ignored when not usable.
+        started = httpx.post(f"{base}/prefetch", json={"text": "mistet mitid"}, timeout=5)
+        assert (started.status_code, started.json()) == (202, {"started": True})
+        for body in (b"{", b'{"text": 5}', b'{"text": "/greet"}'):
+            ignored = httpx.post(f"{base}/prefetch", content=body, timeout=5)
+            assert (ignored.status_code, ignored.json()) == (202, {"started": False})
     finally:
         stack.stop()

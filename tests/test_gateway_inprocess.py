@@ -33,6 +33,7 @@ class FakeRasa:
 
     replies: dict[str, tuple[list[dict[str, Any]], str]] = field(default_factory=dict)
     heard: list[str] = field(default_factory=list)
+    prefetched: list[str] = field(default_factory=list)
     down: bool = False
 
     async def send(self, session_id: str, text: str, metadata: dict[str, Any]) -> TurnResult:
@@ -41,6 +42,9 @@ class FakeRasa:
         self.heard.append(text)
         messages, intent = self.replies.get(text, ([{"text": "Det ved jeg ikke."}], "nlu_fallback"))
         return TurnResult(messages=messages, intent=intent)
+
+    async def prefetch(self, text: str) -> None:
+        self.prefetched.append(text)
 
     async def tracker(self, session_id: str) -> dict[str, Any]:
         return {"events": [], "slots": {"topic": "mitid"}}
@@ -126,6 +130,29 @@ def test_cpr_numbers_never_reach_rasa_or_the_transcript(client: TestClient, rasa
     assert "CPR-nummer" in reply["messages"][0]["text"]
     texts = [m["text"] for m in client.get(f"/api/conversation/{sid('s2')}").json()["messages"]]
     assert not any("1234" in t for t in texts)
+
+
+def test_a_question_gets_its_head_start_but_a_button_does_not(
+    client: TestClient, rasa: FakeRasa
+) -> None:
+    """The action server hears the words as they arrive (its embedding then runs while Rasa
+    reads them), redacted like everything else; a button's payload is never ranked."""
+    chat(client, sid("s9"), "mit cpr er 010190-1234, hvordan får jeg MitID?")
+    chat(client, sid("s9"), "/request_human")
+    assert rasa.prefetched == [f"mit cpr er {REDACTED}, hvordan får jeg MitID?"]
+
+
+def test_no_head_start_when_it_is_turned_off(
+    sqlite_url: str, tmp_path: Path, rasa: FakeRasa
+) -> None:
+    settings = load_settings(
+        database_url=sqlite_url,
+        library_config=write_library(tmp_path / "library.yml", "always"),
+        prefetch_answers=False,
+    )
+    with TestClient(create_app(settings, rasa)) as client:
+        chat(client, sid("s10"), "Hvordan får jeg MitID?")
+    assert rasa.heard == ["Hvordan får jeg MitID?"] and rasa.prefetched == []
 
 
 @pytest.mark.parametrize(

@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     # Protects Rasa's HTTP API; `make run` makes a random one per start when unset.
     rasa_token: str = ""
     rasa_timeout: Annotated[float, Field(gt=0)] = 30
+    # The gateway hands each citizen message to the action server as it arrives, so the
+    # answer's embedding is made while Rasa reads the message (bot.services.answers.prefetch).
+    # Only worth it where the action server the gateway reaches is the one Rasa calls.
+    prefetch_answers: bool = True
     # Bearer token for the gateway's /metrics; empty: only a scraper on this machine, directly.
     metrics_token: str = ""
     # The Rasa server runs from its own Python 3.10 environment (Rasa 3.6 supports no other).

@@ -142,6 +142,8 @@ class ChatService:
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
+        self._head_starts: set[asyncio.Task[None]] = set()  # held until done (asyncio's rule)
+        self._turns_in_flight = 0
 
     def _lock(self, session_id: str) -> asyncio.Lock:
         lock = self._locks.get(session_id)
@@ -151,14 +153,19 @@ class ChatService:
 
     async def handle(self, session_id: str, text: str, channel: str = "web") -> ChatReply:
         started = time.perf_counter()
-        async with self._lock(session_id):
-            reply = await self._handle(session_id, text, channel)
+        self._turns_in_flight += 1
+        try:
+            async with self._lock(session_id):
+                reply = await self._handle(session_id, text, channel)
+        finally:
+            self._turns_in_flight -= 1
         if self.metrics is not None:
             self.metrics.observe_turn(reply.outcome, time.perf_counter() - started)
         return reply
 
     async def _handle(self, session_id: str, text: str, channel: str) -> ChatReply:
         clean, had_cpr = redact_cpr(text.strip())
+        self._head_start(clean)
         stored, state, channel = await run_in_threadpool(
             self._store_citizen, session_id, clean, channel
         )
@@ -169,6 +176,21 @@ class ChatService:
             return await self._to_staff(session_id, had_cpr)
         notices = [{"text": CPR_NOTICE, "buttons": []}] if had_cpr else []
         return await self._rasa_turn(session_id, clean, channel, notices)
+
+    def _head_start(self, text: str) -> None:
+        """Let the action server start embedding the message now, while the message is
+        stored and Rasa reads it (``prefetch_answers``): it answers a question sooner.
+
+        Only while this is the one turn in flight: with others running, the cores are busy
+        anyway, and the head start would be one more request and, for a turn that never
+        reaches the answer engine, work thrown away. A button's payload is never ranked."""
+        if not self.settings.prefetch_answers or self._turns_in_flight > 1:
+            return
+        if text.startswith("/"):
+            return
+        task = asyncio.create_task(self.rasa.prefetch(text))
+        self._head_starts.add(task)
+        task.add_done_callback(self._head_starts.discard)
 
     async def _rasa_turn(
         self, session_id: str, text: str, channel: str, notices: list[dict[str, Any]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +57,12 @@ class RasaClient:
             )
         except (httpx.HTTPError, ValueError, TypeError, AttributeError) as exc:
             raise AssistantUnavailable(_reason(exc)) from exc
+
+    async def prefetch(self, text: str) -> None:
+        """Tell the action server a question is coming (it starts embedding it). Only ever a
+        head start, so a failure is nobody's business."""
+        with contextlib.suppress(httpx.HTTPError):
+            await self._client.post(f"{self.actions_url}/prefetch", json={"text": text}, timeout=2)
 
     async def tracker(self, session_id: str) -> dict[str, Any]:
         """The conversation's full tracker (events, slots), e.g. for the staff summary."""

@@ -325,6 +325,21 @@ def read_reply(message: str, context: Context) -> tuple[str, Context]:
     return rest, context
 
 
+def prefetch(message: str, cache_dir: Path, max_chars: int) -> bool:
+    """Start embedding the words the answer engine will rank for ``message`` (what
+    knowledge_reply passes on: the message, or its rest after "nej, jeg mener …"), so the
+    answer finds the embedding made while Rasa read the message. Not for a button's payload
+    or an empty or over-long message. True when one was started."""
+    from bot.services.embeddings import shared_embedder
+
+    text = message.strip()
+    if not text or is_payload(text) or len(text) > max_chars:
+        return False
+    question, _ = read_reply(text, Context())
+    shared_embedder(cache_dir).prefetch(question)
+    return True
+
+
 def typed_topic(message: str) -> str | None:
     """The topic a message only names ("Kørekort", "hjælp med digital post"), else None."""
     text = " ".join(re.sub(r"[?!.,:;]+", " ", fold(message)).split())

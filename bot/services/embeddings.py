@@ -11,12 +11,20 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 _PREFIX = {"query": "q", "passage": "p"}
+
+# A prefetched query not asked for within this time (its turn never reached the answer
+# engine: a button, a form's answer, a thank-you) is dropped; at most this many wait at once.
+PREFETCH_SECONDS = 30.0
+PREFETCH_MAX = 64
 
 
 class Embedder:
@@ -30,11 +38,51 @@ class Embedder:
         self._cache: dict[str, np.ndarray] = {}
         self._dirty = False
         self._lock = threading.Lock()
+        self._prefetched: OrderedDict[str, tuple[float, Future[np.ndarray]]] = OrderedDict()
+        self._asked: OrderedDict[str, None] = OrderedDict()  # recent queries, no head start
+        self._prefetch_lock = threading.Lock()
+        self._prefetcher: ThreadPoolExecutor | None = None
         if self._cache_path and self._cache_path.exists():
             with np.load(self._cache_path) as stored:
                 self._cache = {key: stored[key] for key in stored.files}
 
     def query(self, text: str) -> np.ndarray:
+        with self._prefetch_lock:
+            waiting = self._prefetched.pop(text, None)
+            if waiting is None:
+                # A head start that comes after its question would embed it a second time.
+                self._asked[text] = None
+                while len(self._asked) > PREFETCH_MAX:
+                    self._asked.popitem(last=False)
+        if waiting is not None:
+            return waiting[1].result()
+        return self._query_now(text)
+
+    def prefetch(self, text: str) -> None:
+        """Start embedding a query that is about to be asked for, on a thread of its own.
+
+        The gateway sends the citizen's words here the moment they arrive, so the embedding
+        (the dearest part of an answer) runs while Rasa reads the message, and the answer
+        engine's ``query`` of the same text finds it done or nearly so. The C engine is
+        called through ctypes, which lets go of the GIL, so the two really overlap."""
+        now = time.monotonic()
+        with self._prefetch_lock:
+            for key, (since, _) in list(self._prefetched.items()):
+                if now - since < PREFETCH_SECONDS and len(self._prefetched) < PREFETCH_MAX:
+                    break
+                del self._prefetched[key]
+            # Busy: a head start still running means the cores are taken; it would not
+            # come sooner than the answer's own embedding.
+            busy = any(not future.done() for _, future in self._prefetched.values())
+            late = text in self._asked  # its turn has embedded it already
+            if busy or late or text in self._prefetched:
+                self._asked.pop(text, None)
+                return
+            if self._prefetcher is None:
+                self._prefetcher = ThreadPoolExecutor(1, thread_name_prefix="e5-prefetch")
+            self._prefetched[text] = (now, self._prefetcher.submit(self._query_now, text))
+
+    def _query_now(self, text: str) -> np.ndarray:
         # The C engine keeps its work buffers in the model: one text at a time, also while
         # the action server's start-up thread builds the engine (rasa_sdk_plugins).
         with self._lock:

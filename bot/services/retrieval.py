@@ -291,6 +291,9 @@ class DenseE5(Retriever):
             np.maximum.at(best, owners, sims)
         return best
 
+    def prefetch(self, text: str) -> None:
+        self._embedder.prefetch(text)
+
     def scores(self, text: str) -> dict[str, float]:
         query = self._embedder.query(text)
         questions = self._best_per_article(self._questions @ query, self._question_owners)
@@ -343,7 +346,13 @@ class Hybrid(Retriever):
         total: defaultdict[str, float] = defaultdict(float)
         weights = sum(weight for _, weight, _ in self.components) or 1.0
         similarity = 0.0
-        for retriever, weight, temperature in self.components:
+        # The embedding starts on its own thread first and is collected last, so the other
+        # retrievers' few milliseconds run while it is made (or while a prefetch finishes).
+        for retriever, _, _ in self.components:
+            if isinstance(retriever, DenseE5):
+                retriever.prefetch(text)
+        in_order = sorted(self.components, key=lambda c: isinstance(c[0], DenseE5))
+        for retriever, weight, temperature in in_order:
             raw = retriever.scores(text)
             if isinstance(retriever, DenseE5):
                 similarity = max(raw.values(), default=0.0)

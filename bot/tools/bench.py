@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import math
@@ -277,6 +278,20 @@ def profile_turns(stack: Stack, settings: Settings, out: Path, turns: int) -> st
     )
 
 
+def wait_for_answer_engines(actions_urls: list[str], timeout: float = 300) -> None:
+    """Healthy is not ready to answer: on a fresh machine each action server embeds every
+    article first (about a minute), and a turn in that time waits on it."""
+    deadline = time.monotonic() + timeout
+    for url in actions_urls:
+        while True:
+            with contextlib.suppress(httpx.HTTPError, ValueError):
+                if httpx.get(f"{url}/version", timeout=2).json().get("answer_engine") == "ready":
+                    break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the answer engine at {url} is not built after {timeout} s")
+            time.sleep(0.5)
+
+
 def bench_one(args: argparse.Namespace) -> tuple[dict, str]:
     """One stack, as `make run` starts it: the load, then memory and the policies' share."""
     with tempfile.TemporaryDirectory(prefix="borger-bench-") as var_dir:
@@ -286,6 +301,7 @@ def bench_one(args: argparse.Namespace) -> tuple[dict, str]:
         try:
             stack.start()
             print(f"stack healthy after {stack.wait_healthy(300):.1f} s", flush=True)
+            wait_for_answer_engines([settings.actions_url])
             if args.profile:
                 return {}, profile_turns(stack, settings, args.out, args.turns)
             url = f"http://{settings.host}:{settings.gateway_port}"
@@ -306,6 +322,9 @@ def bench_two(args: argparse.Namespace) -> tuple[dict, str]:
         settings = bench_settings(var_dir)
         prepare_database(settings)
         with Cluster(settings, Path(var_dir)) as cluster:
+            wait_for_answer_engines(
+                [f"http://{n.settings.host}:{n.settings.actions_port}" for n in cluster.nodes]
+            )
             report = run(
                 cluster.url, cluster.rasa_url, settings.rasa_token,
                 tuple(args.concurrency), args.turns, args.repeated,

@@ -165,6 +165,9 @@ class Cluster:
         shared = {
             "rasa_url": f"http://{host}:{self.rasa_lb_port}",
             "actions_url": f"http://{host}:{self.actions_lb_port}",
+            # Behind the balancer a gateway's head start lands on either action server, and
+            # Rasa's action call on either: half of them would be work thrown away.
+            "prefetch_answers": False,
             # The gateways believe HAProxy's X-Forwarded-For, nobody else's.
             "trusted_proxies": (*self.settings.trusted_proxies, host),
         }
