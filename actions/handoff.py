@@ -25,7 +25,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import config
 from actions.forms.readers import latest_intent, latest_text, previous_reply_kind
-from actions.replies import answer_instead
+from actions.replies import answer_instead, answer_misread_question
 from bot.language.wishes import FRUSTRATED, plain_question
 from bot.services.handoff import response_promise
 
@@ -89,8 +89,12 @@ class ActionHandoff(Action):
     ) -> list[EventType]:
         text = latest_text(tracker)
         reason = handoff_reason(latest_intent(tracker), text, previous_reply_kind(tracker))
-        if reason in ANSWERABLE_REASONS or (reason == "frustrated" and plain_question(text)):
+        if reason in ANSWERABLE_REASONS:
             answered = answer_instead(dispatcher, tracker, STAFF_BUTTON)
+            if answered is not None:
+                return answered
+        if reason == "frustrated" and plain_question(text):
+            answered = answer_misread_question(dispatcher, tracker, STAFF_BUTTON)
             if answered is not None:
                 return answered
         opening = OPENINGS[reason]

@@ -13,7 +13,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import config
 from actions.forms.readers import confidence, latest_text, offered_choices
 from bot.services.answering import Context
-from bot.services.answers import Answer, clear_question_answer, short_reply_answer
+from bot.services.answers import (
+    Answer,
+    clear_question_answer,
+    misread_question_answer,
+    short_reply_answer,
+)
 
 
 def send(dispatcher: CollectingDispatcher, answer: Answer) -> None:
@@ -44,6 +49,21 @@ def answer_instead(
     if answer is None or answer.article_id in own_articles:
         return None
     return send_with_button(dispatcher, answer, button)
+
+
+def answer_misread_question(
+    dispatcher: CollectingDispatcher, tracker: Tracker, button: dict[str, str] | None
+) -> list[EventType] | None:
+    """Answer a plain question the NLU took for frustration, or ask "Mener du …?" about it
+    (bot.services.answers.misread_question_decision); None when it stays a frustration."""
+    context = conversation_context(tracker)
+    answer = misread_question_answer(latest_text(tracker), context, **config.knowledge)
+    if answer is None:
+        return None
+    if answer.kind == "answer":
+        return send_with_button(dispatcher, answer, button)
+    send(dispatcher, answer)  # the "Mener du …?" ends in its own "Noget andet"
+    return [SlotSet("topic", answer.topic)]
 
 
 def send_with_button(

@@ -400,6 +400,27 @@ def test_a_plain_question_read_as_frustration_gets_its_article_and_a_person_butt
         assert slots == {} and texts[0]["text"].startswith("Undskyld")
 
 
+@pytest.mark.parametrize(
+    "text", ["hvordan fjerner jeg den igen?", "kan jeg slette den igen?", "hvordan stopper jeg den?"]
+)
+def test_a_follow_up_question_read_as_frustration_is_answered_or_asked_about(text: str) -> None:
+    """After the article on power of attorney, "hvordan fjerner jeg den igen?" (frustrated
+    0.98 in the NLU) is about revoking it: its article, or "Mener du …?" with it among the
+    choices, never an apology and a person."""
+    from actions.handoff import ActionHandoff
+
+    tracker = tracker_from(
+        "knowledge_question", text=text, intent={"name": "frustrated", "confidence": 0.98}
+    )
+    tracker.slots.update({"topic": "mitid", "article_id": "mitid-fuldmagt"})
+    dispatcher = CollectingDispatcher()
+    ActionHandoff().run(dispatcher, tracker, {})
+    (reply,) = [m["custom"]["borger"] for m in dispatcher.messages if m.get("custom")]
+    offered = [reply["article"]["id"]] if reply["kind"] == "answer" else reply["choices"]
+    assert "mitid-fuldmagt-tilbagekald" in offered, reply
+    assert not dispatcher.messages[0]["text"].startswith("Undskyld")
+
+
 def test_the_article_just_shown_is_never_the_answer_instead_of_a_person() -> None:
     from bot.services.answering import Context
     from bot.services.answers import clear_question_answer

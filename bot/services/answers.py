@@ -233,6 +233,37 @@ def clear_question_decision(
     return decision
 
 
+def misread_question_decision(
+    message: str, context: Context | None, engine: AnswerEngine
+) -> Decision | None:
+    """A plain question the NLU took for frustration ("hvordan fjerner jeg den igen?" after
+    the article on power of attorney) is a question like any other: answered, or asked
+    about with "Mener du …?". Not with the article just shown (that one did not help), and
+    not when nothing fits or the words ask for a person: then the frustration stands."""
+    if _ASKS_FOR_A_PERSON.search(message):
+        return None
+    decision = engine.decide(message, context=context)
+    if decision.outcome is Outcome.NONE:
+        return None
+    shown = context.article_id if context is not None else None
+    if decision.outcome is Outcome.ANSWER and decision.article.id == shown:
+        return None
+    return decision
+
+
+def misread_question_answer(
+    message: str,
+    context: Context | None = None,
+    *,
+    engine: KnowledgeEngine | None = None,
+    library: Library | None = None,
+) -> Answer | None:
+    """The reply to such a question (see misread_question_decision), else None."""
+    engine = engine or get_engine()
+    decision = misread_question_decision(message, context, engine)
+    return None if decision is None else render(decision, message, None, engine, library)
+
+
 # A short reply in the middle of a conversation that the NLU reads only weakly as the start
 # of a form, "skrive op" after the day-care tile read as a wish to be rung up, is the
 # question it looks like when an article of the

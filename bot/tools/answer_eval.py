@@ -38,7 +38,12 @@ from bot.services.answering import (
     content_words,
     intent_hint,
 )
-from bot.services.answers import clear_question_decision, read_reply, short_reply_decision
+from bot.services.answers import (
+    clear_question_decision,
+    misread_question_decision,
+    read_reply,
+    short_reply_decision,
+)
 from bot.services.courses import COURSE_LIST_ANSWERS
 from bot.services.retrieval import Retriever
 
@@ -209,7 +214,7 @@ def _decide(
         return clear_question_decision(text, context, engine)
     if intent == "frustrated":
         # action_handoff answers a plain question the NLU read as frustration.
-        return clear_question_decision(text, context, engine) if plain_question(text) else None
+        return misread_question_decision(text, context, engine) if plain_question(text) else None
     if intent in FLOWS_THAT_ANSWER_QUESTIONS:
         decision = clear_question_decision(text, context, engine)
         if intent == "list_courses" and decision and decision.article.id in COURSE_LIST_ANSWERS:
