@@ -401,7 +401,8 @@ def test_a_plain_question_read_as_frustration_gets_its_article_and_a_person_butt
 
 
 @pytest.mark.parametrize(
-    "text", ["hvordan fjerner jeg den igen?", "kan jeg slette den igen?", "hvordan stopper jeg den?"]
+    "text",
+    ["hvordan fjerner jeg den igen?", "kan jeg slette den igen?", "hvordan stopper jeg den?"],
 )
 def test_a_follow_up_question_read_as_frustration_is_answered_or_asked_about(text: str) -> None:
     """After the article on power of attorney, "hvordan fjerner jeg den igen?" (frustrated
