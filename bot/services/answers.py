@@ -213,8 +213,19 @@ def clear_question_answer(
     library: Library | None = None,
 ) -> Answer | None:
     """The article for a message that is plainly a question one article answers, else None."""
+    return _rendered(clear_question_decision, message, context, engine, library)
+
+
+def _rendered(
+    decide: Any,
+    message: str,
+    context: Context | None,
+    engine: KnowledgeEngine | None,
+    library: Library | None,
+) -> Answer | None:
+    """``decide(message, context, engine)`` rendered as a reply, or None when it decided none."""
     engine = engine or get_engine()
-    decision = clear_question_decision(message, context, engine)
+    decision = decide(message, context, engine)
     return None if decision is None else render(decision, message, None, engine, library)
 
 
@@ -259,9 +270,7 @@ def misread_question_answer(
     library: Library | None = None,
 ) -> Answer | None:
     """The reply to such a question (see misread_question_decision), else None."""
-    engine = engine or get_engine()
-    decision = misread_question_decision(message, context, engine)
-    return None if decision is None else render(decision, message, None, engine, library)
+    return _rendered(misread_question_decision, message, context, engine, library)
 
 
 # A short reply in the middle of a conversation that the NLU reads only weakly as the start
