@@ -13,7 +13,7 @@ says what the turn was (``kind``) so the gateway can store it for the staff's in
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -217,7 +217,7 @@ def clear_question_answer(
 
 
 def _rendered(
-    decide: Any,
+    decide: Callable[[str, Context | None, AnswerEngine], Decision | None],
     message: str,
     context: Context | None,
     engine: KnowledgeEngine | None,
